@@ -1,0 +1,188 @@
+"""The questionnaire engine: plain state and input in, the new state and events out.
+
+Like goflow, the engine never talks to the user. Each call returns a :class:`Step`: the progress
+to store, the answer to save (if any) and the events for the caller to deliver (ask a question,
+report the scores, explain a problem). Nothing here touches Telegram or the database, so a step
+can be replayed and tested alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from enum import StrEnum
+from types import MappingProxyType
+
+from conversations.model import Answer, Pillar, Question, QuestionKind, Questionnaire
+from conversations.scoring import ScoreCard, score_answers
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Where a respondent is: their answers and the question on screen (None when finished)."""
+
+    answers: Mapping[str, Answer]
+    cursor: str | None
+    finished: bool = False
+
+
+@dataclass(frozen=True)
+class AskQuestion:
+    """Show a question; ``current`` is the earlier answer when the respondent went back."""
+
+    question: Question
+    pillar: Pillar
+    number: int
+    total: int
+    current: Answer | None
+
+
+@dataclass(frozen=True)
+class Completed:
+    """The respondent has answered every question shown to them."""
+
+    scores: ScoreCard
+
+
+class Problem(StrEnum):
+    """Why an input was not taken; the state is unchanged."""
+
+    STALE = "stale"  # a button of a question that is no longer the current one
+    ALREADY_ANSWERED = "already_answered"  # the same answer again (a double tap)
+    INVALID = "invalid"  # no such question or option (forged data)
+    EXPECTED_BUTTON = "expected_button"  # typed text where a button is expected
+    EMPTY_TEXT = "empty_text"
+    TEXT_TOO_LONG = "text_too_long"
+    NOTHING_BEFORE = "nothing_before"  # back from the first question
+    FINISHED = "finished"  # input after the questionnaire was completed
+
+
+@dataclass(frozen=True)
+class Rejected:
+    problem: Problem
+    limit: int | None = None  # the maximum length, for TEXT_TOO_LONG
+
+
+Event = AskQuestion | Completed | Rejected
+
+
+@dataclass(frozen=True)
+class Step:
+    progress: Progress
+    saved: Answer | None
+    events: tuple[Event, ...]
+
+    @property
+    def changed(self) -> bool:
+        """Whether anything must be stored."""
+        return self.saved is not None or any(not isinstance(e, Rejected) for e in self.events)
+
+
+class Flow:
+    """Runs one questionnaire; holds no respondent state."""
+
+    def __init__(self, questionnaire: Questionnaire) -> None:
+        self.questionnaire = questionnaire
+
+    def new_progress(self) -> Progress:
+        first = self._first_unanswered({})
+        return Progress(MappingProxyType({}), first.id if first else None)
+
+    def resume(self, progress: Progress) -> Step:
+        """Show where the respondent is: the current question, or their scores when done."""
+        if progress.finished:
+            return Step(progress, None, (self._completed(progress.answers),))
+        current = self.current(progress)
+        if current is None:
+            return self._finish(progress, None)
+        return Step(replace(progress, cursor=current.id), None, (self._ask(current, progress.answers),))
+
+    def current(self, progress: Progress) -> Question | None:
+        """The question on screen: the cursor when it is still shown, else the first unanswered."""
+        if progress.finished:
+            return None
+        visible = self.questionnaire.visible(progress.answers)
+        if progress.cursor is not None and any(q.id == progress.cursor for q in visible):
+            return self.questionnaire.question(progress.cursor)
+        return self._first_unanswered(progress.answers)
+
+    def choose(self, progress: Progress, question_id: str, option_id: str) -> Step:
+        """The respondent tapped an option of a choice question."""
+        question = self.questionnaire.question(question_id)
+        if (question is None or question.scale is None
+                or question.scale.option(option_id) is None):
+            return self._reject(progress, Problem.INVALID)
+        if progress.finished:
+            return self._reject(progress, Problem.FINISHED)
+        current = self.current(progress)
+        if current is None or current.id != question_id:
+            earlier = progress.answers.get(question_id)
+            same = earlier is not None and earlier.option_id == option_id
+            return self._reject(progress, Problem.ALREADY_ANSWERED if same else Problem.STALE)
+        return self._record(progress, Answer(question_id, option_id=option_id))
+
+    def comment(self, progress: Progress, text: str) -> Step:
+        """The respondent typed a message."""
+        if progress.finished:
+            return self._reject(progress, Problem.FINISHED)
+        current = self.current(progress)
+        if current is None or current.kind is not QuestionKind.TEXT:
+            return self._reject(progress, Problem.EXPECTED_BUTTON)
+        text = text.strip()
+        if not text:
+            return self._reject(progress, Problem.EMPTY_TEXT)
+        if len(text) > current.max_length:
+            return Step(progress, None, (Rejected(Problem.TEXT_TOO_LONG, current.max_length),))
+        return self._record(progress, Answer(current.id, text=text))
+
+    def skip(self, progress: Progress, question_id: str) -> Step:
+        """The respondent tapped Skip on an optional comment."""
+        question = self.questionnaire.question(question_id)
+        if question is None or question.kind is not QuestionKind.TEXT:
+            return self._reject(progress, Problem.INVALID)
+        if progress.finished:
+            return self._reject(progress, Problem.FINISHED)
+        current = self.current(progress)
+        if current is None or current.id != question_id:
+            skipped = progress.answers.get(question_id) == Answer(question_id)
+            return self._reject(progress, Problem.ALREADY_ANSWERED if skipped else Problem.STALE)
+        return self._record(progress, Answer(question_id))
+
+    def back(self, progress: Progress) -> Step:
+        """Return to the question before the current one, to change its answer."""
+        if progress.finished:
+            return self._reject(progress, Problem.FINISHED)
+        current = self.current(progress)
+        visible = self.questionnaire.visible(progress.answers)
+        index = next((i for i, q in enumerate(visible) if current and q.id == current.id), None)
+        if not index:
+            return self._reject(progress, Problem.NOTHING_BEFORE)
+        previous = visible[index - 1]
+        moved = replace(progress, cursor=previous.id)
+        return Step(moved, None, (self._ask(previous, progress.answers),))
+
+    def _record(self, progress: Progress, answer: Answer) -> Step:
+        answers = MappingProxyType({**progress.answers, answer.question_id: answer})
+        following = self._first_unanswered(answers)
+        if following is None:
+            return self._finish(Progress(answers, None), answer)
+        return Step(Progress(answers, following.id), answer, (self._ask(following, answers),))
+
+    def _finish(self, progress: Progress, saved: Answer | None) -> Step:
+        done = Progress(progress.answers, None, finished=True)
+        return Step(done, saved, (self._completed(done.answers),))
+
+    def _completed(self, answers: Mapping[str, Answer]) -> Completed:
+        return Completed(score_answers(self.questionnaire, answers))
+
+    def _reject(self, progress: Progress, problem: Problem) -> Step:
+        return Step(progress, None, (Rejected(problem),))
+
+    def _first_unanswered(self, answers: Mapping[str, Answer]) -> Question | None:
+        return next((q for q in self.questionnaire.visible(answers) if q.id not in answers), None)
+
+    def _ask(self, question: Question, answers: Mapping[str, Answer]) -> AskQuestion:
+        visible = self.questionnaire.visible(answers)
+        number = next(i for i, q in enumerate(visible, start=1) if q.id == question.id)
+        return AskQuestion(question, self.questionnaire.pillar(question.pillar_id), number,
+                           len(visible), answers.get(question.id))

@@ -1,0 +1,146 @@
+"""The questionnaire engine, step by step, without Telegram or a database."""
+
+import pytest
+
+from conversations.flow import AskQuestion, Completed, Flow, Problem, Progress, Rejected, Step
+from conversations.model import Answer, Questionnaire
+
+
+@pytest.fixture
+def flow(mini: Questionnaire) -> Flow:
+    return Flow(mini)
+
+
+def asked(step: Step) -> AskQuestion:
+    (event,) = step.events
+    assert isinstance(event, AskQuestion), event
+    return event
+
+
+def rejected(step: Step) -> Problem:
+    (event,) = step.events
+    assert isinstance(event, Rejected), event
+    return event.problem
+
+
+def walk(flow: Flow, *inputs: tuple[str, str]) -> Progress:
+    progress = flow.new_progress()
+    for question_id, value in inputs:
+        step = flow.choose(progress, question_id, value) if value != "skip" else flow.skip(progress, question_id)
+        assert step.saved is not None, step.events
+        progress = step.progress
+    return progress
+
+
+def test_starts_at_the_first_question_with_progress_numbers(flow: Flow) -> None:
+    event = asked(flow.resume(flow.new_progress()))
+    assert (event.question.id, event.number, event.pillar.id) == ("first.law", 1, "first")
+    assert event.total == 4  # the follow-up is not counted until "yes"
+
+
+def test_follow_up_is_asked_only_after_yes(flow: Flow) -> None:
+    yes = flow.choose(flow.new_progress(), "first.law", "yes")
+    assert asked(yes).question.id == "first.law_used"
+    assert asked(yes).total == 5
+    no = flow.choose(flow.new_progress(), "first.law", "no")
+    assert asked(no).question.id == "first.comment"
+
+
+def test_records_the_answer_and_moves_the_cursor(flow: Flow) -> None:
+    step = flow.choose(flow.new_progress(), "first.law", "no")
+    assert step.saved == Answer("first.law", option_id="no")
+    assert step.progress.cursor == "first.comment"
+
+
+def test_a_double_tap_is_reported_as_already_answered(flow: Flow) -> None:
+    progress = walk(flow, ("first.law", "no"))
+    step = flow.choose(progress, "first.law", "no")
+    assert rejected(step) is Problem.ALREADY_ANSWERED
+    assert step.progress == progress and step.saved is None
+
+
+def test_a_button_of_an_earlier_question_is_stale(flow: Flow) -> None:
+    progress = walk(flow, ("first.law", "no"))
+    assert rejected(flow.choose(progress, "first.law", "yes")) is Problem.STALE
+
+
+@pytest.mark.parametrize(("question_id", "option_id"), [
+    ("first.law", "maybe"), ("nope", "yes"), ("first.comment", "yes"),
+])
+def test_forged_question_or_option_is_invalid(flow: Flow, question_id: str, option_id: str) -> None:
+    assert rejected(flow.choose(flow.new_progress(), question_id, option_id)) is Problem.INVALID
+
+
+def test_text_is_refused_where_a_button_is_expected(flow: Flow) -> None:
+    assert rejected(flow.comment(flow.new_progress(), "hello")) is Problem.EXPECTED_BUTTON
+
+
+def test_comment_is_recorded_stripped(flow: Flow) -> None:
+    progress = walk(flow, ("first.law", "no"))
+    step = flow.comment(progress, "  fine  ")
+    assert step.saved == Answer("first.comment", text="fine")
+    assert asked(step).question.id == "second.portal"
+
+
+def test_over_long_comment_is_refused_with_the_limit(flow: Flow) -> None:
+    progress = walk(flow, ("first.law", "no"))
+    step = flow.comment(progress, "x" * 21)
+    assert step.events == (Rejected(Problem.TEXT_TOO_LONG, 20),)
+    assert step.saved is None
+
+
+def test_blank_comment_is_refused(flow: Flow) -> None:
+    progress = walk(flow, ("first.law", "no"))
+    assert rejected(flow.comment(progress, "   ")) is Problem.EMPTY_TEXT
+
+
+def test_skip_records_an_empty_comment(flow: Flow) -> None:
+    progress = walk(flow, ("first.law", "no"))
+    step = flow.skip(progress, "first.comment")
+    assert step.saved == Answer("first.comment")
+    assert rejected(flow.skip(step.progress, "first.comment")) is Problem.ALREADY_ANSWERED
+
+
+def test_back_shows_the_previous_question_with_its_answer(flow: Flow) -> None:
+    progress = walk(flow, ("first.law", "yes"), ("first.law_used", "agree"))
+    event = asked(flow.back(progress))
+    assert event.question.id == "first.law_used"
+    assert event.current == Answer("first.law_used", option_id="agree")
+
+
+def test_changing_an_answer_returns_to_the_first_unanswered_question(flow: Flow) -> None:
+    progress = walk(flow, ("first.law", "yes"), ("first.law_used", "agree"), ("first.comment", "skip"))
+    for _ in range(3):
+        progress = flow.back(progress).progress
+    assert progress.cursor == "first.law"
+    step = flow.choose(progress, "first.law", "no")
+    assert asked(step).question.id == "second.portal"
+    assert "first.law_used" in step.progress.answers  # kept, but no longer shown or scored
+
+
+def test_back_from_the_first_question_is_refused(flow: Flow) -> None:
+    assert rejected(flow.back(flow.new_progress())) is Problem.NOTHING_BEFORE
+
+
+def test_completes_with_scores_after_the_last_question(flow: Flow) -> None:
+    progress = walk(flow, ("first.law", "yes"), ("first.law_used", "agree"), ("first.comment", "skip"),
+                    ("second.portal", "no"))
+    step = flow.choose(progress, "second.useful", "neutral")
+    (event,) = step.events
+    assert isinstance(event, Completed)
+    assert step.progress.finished and step.progress.cursor is None
+    assert [p.score for p in event.scores.pillars] == [100.0, 25.0]
+
+
+def test_input_after_completion_is_refused(flow: Flow) -> None:
+    progress = walk(flow, ("first.law", "no"), ("first.comment", "skip"), ("second.portal", "no"),
+                    ("second.useful", "agree"))
+    assert progress.finished
+    assert rejected(flow.choose(progress, "first.law", "yes")) is Problem.FINISHED
+    assert rejected(flow.back(progress)) is Problem.FINISHED
+    assert isinstance(flow.resume(progress).events[0], Completed)
+
+
+def test_resume_continues_at_the_first_unanswered_question(flow: Flow) -> None:
+    progress = walk(flow, ("first.law", "no"))
+    assert asked(flow.resume(Progress(progress.answers, cursor=None))).question.id == "first.comment"
