@@ -162,7 +162,7 @@ def _parse_question(c: _Checker, raw_question: Any, where: str, pillar_id: str,
     max_length = raw.get("max_length", MAX_TEXT_LENGTH)
     if kind is QuestionKind.CHOICE and "max_length" in raw:
         raise c.fail(f"{where}.max_length", "only text questions have a maximum length")
-    if not isinstance(max_length, int) or not 1 <= max_length <= 3500:
+    if not isinstance(max_length, int) or isinstance(max_length, bool) or not 1 <= max_length <= 3500:
         raise c.fail(f"{where}.max_length", "expected a whole number from 1 to 3500")
     condition = None
     if "show_if" in raw:
@@ -186,10 +186,22 @@ def load_questionnaire(path: Path | str = DEFAULT_QUESTIONNAIRE) -> Questionnair
     """Read and validate one questionnaire file."""
     path = Path(path)
     try:
-        document = json.loads(path.read_text(encoding="utf-8"))
+        document = json.loads(path.read_text(encoding="utf-8"), object_pairs_hook=_unique_keys)
     except OSError as error:
         raise QuestionnaireError(f"{path}: cannot be read: {error.strerror}") from error
     except json.JSONDecodeError as error:
         raise QuestionnaireError(
             f"{path}: line {error.lineno}, column {error.colno}: {error.msg}") from error
+    except QuestionnaireError as error:
+        raise QuestionnaireError(f"{path}: {error}") from error
     return parse_questionnaire(document, str(path))
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """JSON objects as dicts, refusing a key given twice (the first would be silently lost)."""
+    document: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in document:
+            raise QuestionnaireError(f"key {key!r} appears twice in one object")
+        document[key] = value
+    return document

@@ -83,3 +83,10 @@ def test_invalid_questionnaire_names_the_key(document: dict[str, Any], change: A
 def test_shipped_questionnaire_loads() -> None:
     questionnaire = load_questionnaire()
     assert questionnaire.id == "metep" and len(questionnaire.pillars) == 5
+
+
+def test_a_key_given_twice_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "twice.json"
+    path.write_text('{"id": "a", "id": "b"}')
+    with pytest.raises(QuestionnaireError, match=r"twice\.json: key 'id' appears twice"):
+        load_questionnaire(path)

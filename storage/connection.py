@@ -1,0 +1,86 @@
+"""The one SQLite connection a process shares: lock-free reads, serialised writes, transactions."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import AsyncIterator, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager, suppress
+
+import aiosqlite
+
+from storage.errors import RecordNotFound
+from storage.locking import TaskLock
+
+Params = Sequence[object]
+
+
+class Connection:
+    """Runs statements on one aiosqlite connection for many asyncio tasks.
+
+    The connection has a single transaction state, so while one task's transaction is open no other
+    task may write: every write holds the write lock. A write outside a transaction is a single
+    statement, which SQLite commits atomically on its own, so it needs no BEGIN of its own (one
+    thread hop instead of three). Reads skip the lock and may see another task's uncommitted writes.
+    """
+
+    def __init__(self, raw: aiosqlite.Connection) -> None:
+        self._raw = raw
+        self._write_lock = TaskLock()
+
+    async def fetch(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
+        """Run one read statement and return all its rows."""
+        return list(await self._raw.execute_fetchall(sql, params))
+
+    async def write(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
+        """Run one write statement (rows from RETURNING); it joins this task's open transaction."""
+        async with self._write_lock.hold():
+            return list(await self._raw.execute_fetchall(sql, params))
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[None]:
+        """BEGIN IMMEDIATE … COMMIT, ROLLBACK on any exception; nested in the same task, join it."""
+        async with self._write_lock.hold() as outermost:
+            if not outermost:
+                yield
+                return
+            await self._raw.execute("BEGIN IMMEDIATE")
+            try:
+                yield
+                await self._raw.execute("COMMIT")
+            except BaseException:
+                await self._rollback()
+                raise
+
+    async def run_script_atomically(self, script: str) -> None:
+        """Run a multi-statement script (no BEGIN/COMMIT of its own) as one transaction."""
+        if self._write_lock.held_by_current_task:
+            # executescript would first COMMIT the open transaction behind its owner's back.
+            raise RuntimeError("a script cannot run inside a transaction")
+        async with self._write_lock.hold():
+            try:
+                await self._raw.executescript(f"BEGIN IMMEDIATE;\n{script}\n;\nCOMMIT;")
+            except BaseException:
+                await self._rollback()
+                raise
+
+    async def close(self) -> None:
+        """Wait for any open transaction to end, then close the connection."""
+        async with self._write_lock.hold():
+            await self._raw.close()
+
+    async def _rollback(self) -> None:
+        # The transaction may already be over (a cancelled COMMIT still runs on the connection's
+        # thread, or BEGIN itself failed); a failing ROLLBACK must not hide the original error.
+        with suppress(sqlite3.OperationalError):
+            await self._raw.execute("ROLLBACK")
+
+
+@contextmanager
+def missing_parent_raises(message: str) -> Iterator[None]:
+    """Report a foreign-key violation (the parent row does not exist) as RecordNotFound(message)."""
+    try:
+        yield
+    except sqlite3.IntegrityError as error:
+        if error.sqlite_errorcode == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
+            raise RecordNotFound(message) from error
+        raise

@@ -1,0 +1,90 @@
+"""The Baraza database: open (and migrate) it, run transactions, and reach the repositories."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from importlib.resources.abc import Traversable
+from pathlib import Path
+
+import aiosqlite
+
+from storage.clock import Clock, utc_now
+from storage.connection import Connection
+from storage.errors import StorageError
+from storage.respondents import RespondentRepository
+from storage.schema import MIGRATIONS_DIR, load_migrations, migrate
+from storage.sessions import SessionRepository
+
+# RETURNING and upsert with DO UPDATE ... RETURNING arrived in SQLite 3.35.
+MIN_SQLITE = (3, 35, 0)
+IN_MEMORY = ":memory:"
+
+
+class Database:
+    """One process's SQLite database: a single shared connection and the repositories over it."""
+
+    def __init__(self, connection: Connection, clock: Clock) -> None:
+        self._connection = connection
+        self.respondents = RespondentRepository(connection, clock)
+        self.sessions = SessionRepository(connection, clock)
+
+    @classmethod
+    async def open(
+        cls,
+        path: str | Path,
+        *,
+        migrations_dir: Traversable = MIGRATIONS_DIR,
+        clock: Clock = utc_now,
+    ) -> Database:
+        """Open the database at ``path`` (or ":memory:"), bringing its schema up to date."""
+        if sqlite3.sqlite_version_info < MIN_SQLITE:
+            raise StorageError(
+                f"SQLite {sqlite3.sqlite_version} is too old; Baraza needs 3.35 or newer"
+            )
+        migrations = load_migrations(migrations_dir)
+        in_memory = str(path) == IN_MEMORY
+        if not in_memory and not Path(path).parent.is_dir():
+            # Checked here because a failed aiosqlite.connect leaves its worker thread to report
+            # to an event loop that may be gone by then.
+            raise StorageError(f"cannot open {path}: there is no directory {Path(path).parent}")
+        try:
+            # isolation_level=None: the driver never opens transactions; Connection issues BEGIN.
+            raw = await aiosqlite.connect(path, isolation_level=None)
+        except sqlite3.Error as error:
+            raise StorageError(f"cannot open {path}: {error}") from error
+        try:
+            raw.row_factory = sqlite3.Row
+            await raw.executescript(_pragmas(in_memory=in_memory))
+            connection = Connection(raw)
+            await migrate(connection, migrations, str(path))
+        except BaseException:
+            await raw.close()
+            raise
+        return cls(connection, clock)
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[None]:
+        """Make the repository writes inside commit together or not at all.
+
+        Other tasks' writes wait until it ends, so keep it short: no network calls inside. A nested
+        ``transaction()`` in the same task joins this one; it is no savepoint.
+        """
+        async with self._connection.transaction():
+            yield
+
+    async def close(self) -> None:
+        """Close the connection once any open transaction has ended."""
+        await self._connection.close()
+
+
+def _pragmas(*, in_memory: bool) -> str:
+    # busy_timeout first, so switching to WAL waits for another process instead of failing.
+    wal = "" if in_memory else "PRAGMA journal_mode = WAL;"
+    return f"""
+        PRAGMA busy_timeout = 5000;
+        {wal}
+        PRAGMA synchronous = NORMAL;
+        PRAGMA foreign_keys = ON;
+    """

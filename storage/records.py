@@ -1,0 +1,40 @@
+"""What the repositories return: immutable snapshots of stored rows."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+from conversations.model import Answer
+
+
+@dataclass(frozen=True)
+class Respondent:
+    """A person who has written to the bot, and where and how to answer them."""
+
+    user_id: int
+    chat_id: int
+    locale: str | None
+    consented: bool
+    last_update_id: int
+    last_tap: str | None = None  # the previous button tap, to recognise a double tap
+
+
+@dataclass(frozen=True)
+class Session:
+    """One respondent's run through one questionnaire, with its answers so far by question id."""
+
+    id: int
+    user_id: int
+    questionnaire_id: str
+    questionnaire_version: int
+    cursor: str | None
+    prompt_message_id: int | None
+    finished: bool
+    # Excluded from the hash because a mapping is unhashable; equality still compares it.
+    answers: Mapping[str, Answer] = field(hash=False)
+
+    def __post_init__(self) -> None:
+        # Copy, so neither the caller's dict nor anyone holding this session can change it.
+        object.__setattr__(self, "answers", MappingProxyType(dict(self.answers)))

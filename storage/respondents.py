@@ -1,0 +1,90 @@
+"""Respondents: who writes to the bot, where, in which language, and which updates were handled."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import timedelta
+
+from storage.clock import Clock, timestamp
+from storage.connection import Connection
+from storage.errors import RecordNotFound
+from storage.records import Respondent
+
+_COLUMNS = (
+    "user_id, chat_id, locale, consented_at IS NOT NULL AS consented, last_update_id, last_tap"
+)
+# Telegram picks update ids afresh after a week without updates; an older claim cannot block them.
+UPDATE_IDS_RESTART_AFTER = timedelta(days=7)
+
+
+class RespondentRepository:
+    """Reads and writes respondents; each write commits alone or joins the caller's transaction."""
+
+    def __init__(self, connection: Connection, clock: Clock) -> None:
+        self._connection = connection
+        self._clock = clock
+
+    async def get(self, user_id: int) -> Respondent | None:
+        """The respondent, or None when this user never wrote to the bot."""
+        rows = await self._connection.fetch(
+            f"SELECT {_COLUMNS} FROM respondents WHERE user_id = ?", (user_id,)
+        )
+        return _respondent(rows[0]) if rows else None
+
+    async def ensure(self, user_id: int, chat_id: int) -> Respondent:
+        """The respondent, created on first contact and following them to a new chat."""
+        (row,) = await self._connection.write(
+            "INSERT INTO respondents (user_id, chat_id, created_at) VALUES (?, ?, ?)"
+            " ON CONFLICT (user_id) DO UPDATE SET chat_id = excluded.chat_id"
+            f" RETURNING {_COLUMNS}",
+            (user_id, chat_id, timestamp(self._clock)),
+        )
+        return _respondent(row)
+
+    async def set_locale(self, user_id: int, locale: str) -> None:
+        """Remember the language the respondent chose."""
+        await self._update(user_id, "UPDATE respondents SET locale = ? WHERE user_id = ?", locale)
+
+    async def record_consent(self, user_id: int) -> None:
+        """Record that the respondent consented; the first consent's time is kept."""
+        await self._update(
+            user_id,
+            "UPDATE respondents SET consented_at = coalesce(consented_at, ?) WHERE user_id = ?",
+            timestamp(self._clock),
+        )
+
+    async def claim_update(self, user_id: int, update_id: int, tap: str | None = None) -> bool:
+        """Claim a Telegram update for handling: False when it (or a newer one) was already claimed.
+
+        Call it in the same transaction as the writes the update causes, so that a crash before the
+        commit leaves the update unclaimed and its redelivery is handled. ``tap`` records the
+        button the update tapped (None for a message), which the next claim's respondent shows.
+        """
+        now = self._clock()
+        claimed = await self._connection.write(
+            "UPDATE respondents SET last_update_id = ?, last_update_at = ?, last_tap = ?"
+            " WHERE user_id = ? AND (last_update_id < ? OR last_update_at IS NULL"
+            " OR last_update_at < ?) RETURNING user_id",
+            (update_id, timestamp(lambda: now), tap, user_id, update_id,
+             timestamp(lambda: now - UPDATE_IDS_RESTART_AFTER)),
+        )
+        if claimed:
+            return True
+        if await self.get(user_id) is None:
+            raise RecordNotFound(f"no respondent {user_id}")
+        return False
+
+    async def _update(self, user_id: int, sql: str, value: object) -> None:
+        if not await self._connection.write(f"{sql} RETURNING user_id", (value, user_id)):
+            raise RecordNotFound(f"no respondent {user_id}")
+
+
+def _respondent(row: sqlite3.Row) -> Respondent:
+    return Respondent(
+        user_id=row["user_id"],
+        chat_id=row["chat_id"],
+        locale=row["locale"],
+        consented=bool(row["consented"]),
+        last_update_id=row["last_update_id"],
+        last_tap=row["last_tap"],
+    )

@@ -1,0 +1,52 @@
+"""Fixtures for the storage tests: databases in memory and on disk, and a clock that ticks."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from storage import Database
+
+START = datetime(2025, 1, 1, tzinfo=UTC)
+
+
+class TickingClock:
+    """A clock that moves on by one second each time it is read."""
+
+    def __init__(self) -> None:
+        self.now = START
+
+    def __call__(self) -> datetime:
+        self.now += timedelta(seconds=1)
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        """Let time pass, as between two visits."""
+        self.now += timedelta(**delta)
+
+
+@pytest.fixture
+def clock() -> TickingClock:
+    return TickingClock()
+
+
+@pytest.fixture
+async def db(clock: TickingClock) -> AsyncIterator[Database]:
+    database = await Database.open(":memory:", clock=clock)
+    yield database
+    await database.close()
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    return tmp_path / "baraza.db"
+
+
+@pytest.fixture
+async def file_db(db_path: Path, clock: TickingClock) -> AsyncIterator[Database]:
+    database = await Database.open(db_path, clock=clock)
+    yield database
+    await database.close()
