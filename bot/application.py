@@ -1,0 +1,123 @@
+"""Builds the python-telegram-bot Application: settings, resources and handlers."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from telegram import BotCommand, LinkPreviewOptions
+from telegram.constants import ParseMode
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    Defaults,
+    MessageHandler,
+    filters,
+)
+
+from bot import screens
+from bot.config import Settings
+from bot.context import SERVICES, BarazaContext, Services
+from bot.handlers import general, onboarding, questions
+from bot.i18n import SOURCE_LOCALE, Catalogs
+from bot.ordering import PerUserUpdateProcessor
+from bot.turns import Turns
+from conversations.flow import Flow
+from conversations.model import Questionnaire
+from storage import Database
+
+_logger = logging.getLogger(__name__)
+
+
+def build_application(settings: Settings, questionnaire: Questionnaire,
+                      catalogs: Catalogs | None = None,
+                      update_processor: PerUserUpdateProcessor | None = None) -> Application:
+    """The bot, ready for ``run_polling``; the database is opened in ``post_init``."""
+    catalogs = catalogs or Catalogs.load()
+
+    async def post_init(application: Application) -> None:
+        db = await Database.open(settings.database)
+        application.bot_data[SERVICES] = Services(Turns(db, Flow(questionnaire), catalogs), catalogs)
+        await _register_commands(application, catalogs)
+        _logger.info("Baraza started: questionnaire %s v%s, database %s",
+                     questionnaire.id, questionnaire.version, settings.database)
+
+    async def post_shutdown(application: Application) -> None:
+        services: Services | None = application.bot_data.get(SERVICES)
+        if services is not None:
+            await services.turns.db.close()
+
+    application = (
+        ApplicationBuilder()
+        .token(settings.token)
+        .base_url(settings.base_url)
+        .base_file_url(settings.base_file_url)
+        .defaults(Defaults(parse_mode=ParseMode.HTML,
+                           link_preview_options=LinkPreviewOptions(is_disabled=True)))
+        .rate_limiter(AIORateLimiter(max_retries=3))
+        .concurrent_updates(update_processor or PerUserUpdateProcessor())
+        .context_types(ContextTypes(context=BarazaContext))
+        .post_init(post_init)
+        .post_shutdown(post_shutdown)
+        .build()
+    )
+    add_handlers(application)
+    return application
+
+
+def add_handlers(application: Application) -> None:
+    """Wire the handlers; private chats only, commands before free text."""
+    private = filters.ChatType.PRIVATE
+    application.add_handlers([
+        CommandHandler("start", onboarding.start, filters=private),
+        CommandHandler("language", onboarding.language, filters=private),
+        CommandHandler("back", questions.back_command, filters=private),
+        CommandHandler("help", general.help_command, filters=private),
+        MessageHandler(private & filters.COMMAND, general.unknown_command),
+        MessageHandler(private & filters.UpdateType.MESSAGE & filters.TEXT, questions.text),
+        MessageHandler(private & filters.UpdateType.MESSAGE & ~filters.TEXT, questions.unsupported),
+        CallbackQueryHandler(general.button),
+        MessageHandler(~private & filters.COMMAND, general.private_only),
+    ])
+    application.add_error_handler(general.error)
+
+
+async def _register_commands(application: Application, catalogs: Catalogs) -> None:
+    """The command menu in every shipped language (and English for everyone else)."""
+    for t in catalogs.all():
+        commands = [BotCommand(name, description) for name, description in screens.commands(t)]
+        language_code = None if t.locale == SOURCE_LOCALE else t.locale
+        await application.bot.set_my_commands(commands, language_code=language_code)
+
+
+@asynccontextmanager
+async def running(application: Application, poll_timeout: float = 10) -> AsyncIterator[Application]:
+    """Run the bot inside an event loop someone else owns (tests, the sandbox, benchmarks).
+
+    ``run_polling`` owns the loop and signal handling, so this does its steps by hand,
+    post_init and post_shutdown included, and shuts down cleanly on the way out.
+    """
+    await application.initialize()
+    try:
+        if application.post_init:
+            await application.post_init(application)
+        await application.start()
+        assert application.updater is not None
+        await application.updater.start_polling(
+            poll_interval=0, timeout=poll_timeout, allowed_updates=["message", "callback_query"])
+        try:
+            yield application
+        finally:
+            if application.updater.running:
+                await application.updater.stop()
+            if application.running:
+                await application.stop()
+    finally:
+        await application.shutdown()
+        if application.post_shutdown:
+            await application.post_shutdown(application)

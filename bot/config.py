@@ -1,0 +1,62 @@
+"""Settings from the environment, checked once at start-up."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from conversations.loader import DEFAULT_QUESTIONNAIRE
+
+TELEGRAM_API_URL = "https://api.telegram.org"
+
+
+class ConfigError(ValueError):
+    """A setting is missing or malformed; the message is one line for the operator."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    token: str
+    api_url: str = TELEGRAM_API_URL
+    database: Path = Path("baraza.db")
+    moderators: frozenset[int] = frozenset()
+    questionnaire: Path = DEFAULT_QUESTIONNAIRE
+
+    @property
+    def base_url(self) -> str:
+        """PTB's base_url: it appends ``{token}/{method}`` (``{api_url}/bot{token}/{method}``)."""
+        return f"{self.api_url}/bot"
+
+    @property
+    def base_file_url(self) -> str:
+        return f"{self.api_url}/file/bot"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, *, require_token: bool = True) -> Settings:
+        env = os.environ if env is None else env
+        token = env.get("TELEGRAM_BOT_TOKEN", "").strip()
+        if require_token and not token:
+            raise ConfigError("TELEGRAM_BOT_TOKEN is not set: give the token from @BotFather "
+                              "(or try `baraza sandbox`, which needs none)")
+        if token and (":" not in token or not token.split(":", 1)[0].isdigit()):
+            raise ConfigError("TELEGRAM_BOT_TOKEN does not look like a bot token "
+                              "(expected digits, a colon, then the secret)")
+        api_url = env.get("TELEGRAM_API_URL", "").strip().rstrip("/") or TELEGRAM_API_URL
+        if not api_url.startswith(("http://", "https://")):
+            raise ConfigError(f"TELEGRAM_API_URL must start with http:// or https://, got {api_url!r}")
+        moderators = set()
+        for part in env.get("BARAZA_MODERATORS", "").split(","):
+            if part.strip():
+                if not part.strip().isdigit():
+                    raise ConfigError(f"BARAZA_MODERATORS must list Telegram user ids separated "
+                                      f"by commas; {part.strip()!r} is not one")
+                moderators.add(int(part))
+        return cls(
+            token=token,
+            api_url=api_url,
+            database=Path(env.get("BARAZA_DB", "").strip() or "baraza.db"),
+            moderators=frozenset(moderators),
+            questionnaire=Path(env.get("BARAZA_QUESTIONNAIRE", "").strip() or DEFAULT_QUESTIONNAIRE),
+        )

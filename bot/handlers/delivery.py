@@ -1,0 +1,56 @@
+"""Sending what the engine decided: question screens, scores and notices."""
+
+from __future__ import annotations
+
+from telegram import MaybeInaccessibleMessage, Message
+
+from bot import screens
+from bot.context import BarazaContext
+from bot.turns import Turn
+from conversations.flow import AskQuestion, Completed, Event, Step
+from storage import Session
+
+
+async def show(context: BarazaContext, turn: Turn, session: Session, event: Event,
+               *, edit: Message | None = None, notice: str | None = None) -> None:
+    """Show a question or the scores, editing ``edit`` in place when given, else as a new message."""
+    services = context.services
+    if isinstance(event, AskQuestion):
+        screen = screens.question(turn.t, services.questionnaire, event, notice)
+    elif isinstance(event, Completed):
+        screen = screens.scores(turn.t, services.questionnaire, event.scores)
+    else:
+        raise TypeError(f"not a screen: {event!r}")
+    if edit is not None:
+        await edit.edit_text(screen.text, reply_markup=screen.keyboard)
+        message_id = edit.message_id
+    else:
+        sent = await context.bot.send_message(turn.respondent.chat_id, screen.text,
+                                              reply_markup=screen.keyboard)
+        message_id = sent.message_id
+    if isinstance(event, AskQuestion):
+        await services.turns.shown(session, message_id)
+
+
+async def show_current(context: BarazaContext, turn: Turn, session: Session,
+                       *, edit: Message | None = None, notice: str | None = None) -> None:
+    """Show where the respondent is now (after a problem, a restart or a language change)."""
+    turns = context.services.turns
+    step: Step = turns.flow.resume(turns.progress(session))
+    await show(context, turn, session, step.events[0], edit=edit, notice=notice)
+
+
+async def refresh(context: BarazaContext, turn: Turn, session: Session,
+                  tapped: MaybeInaccessibleMessage) -> None:
+    """After a tap on an outdated message, make it show the current question.
+
+    The message recorded as the prompt already shows the current question, so it is left
+    alone (editing it to the same content is an error); any other message of ours with
+    buttons shows something else, and is edited in place where the respondent is looking.
+    """
+    if tapped.message_id == session.prompt_message_id or session.finished:
+        return
+    if isinstance(tapped, Message):
+        await show_current(context, turn, session, edit=tapped)
+    else:
+        await show_current(context, turn, session)

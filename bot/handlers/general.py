@@ -1,0 +1,70 @@
+"""Help, unknown commands, the button dispatcher and the error handler."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import Update
+
+from bot import callbacks, screens
+from bot.context import BarazaContext
+from bot.handlers import onboarding, questions
+from conversations.flow import Problem
+
+_logger = logging.getLogger(__name__)
+
+
+async def help_command(update: Update, context: BarazaContext) -> None:
+    """Explain the commands in the respondent's language (/help)."""
+    entered = await context.services.turns.enter(update)
+    if entered is None:
+        return
+    turn, _ = entered
+    await context.bot.send_message(turn.respondent.chat_id, screens.help_text(turn.t).text)
+
+
+async def unknown_command(update: Update, context: BarazaContext) -> None:
+    """Answer a command the bot does not have."""
+    entered = await context.services.turns.enter(update)
+    if entered is None:
+        return
+    turn, _ = entered
+    await context.bot.send_message(turn.respondent.chat_id,
+                                   turn.t.directed(screens.unknown_command(turn.t)))
+
+
+async def button(update: Update, context: BarazaContext) -> None:
+    """Route an inline-button tap by its decoded action; forged data gets a polite refusal."""
+    query = update.callback_query
+    assert query is not None
+    action = callbacks.decode(query.data)
+    match action:
+        case callbacks.PickLanguage():
+            await onboarding.pick_language(update, context, action)
+        case callbacks.Consent():
+            await onboarding.consent(update, context, action)
+        case callbacks.Choose() | callbacks.Skip() | callbacks.Back():
+            await questions.button(update, context, action)
+        case _:
+            services = context.services
+            t = services.turns.translator(None, query.from_user.language_code)
+            respondent = await services.turns.db.respondents.get(query.from_user.id)
+            if respondent is not None:
+                t = services.turns.translator(respondent, query.from_user.language_code)
+            await query.answer(screens.problem(t, Problem.INVALID), show_alert=True)
+
+
+async def private_only(update: Update, context: BarazaContext) -> None:
+    """Ask to be talked to privately when addressed in a group."""
+    message = update.effective_message
+    if message is None or update.effective_user is None:
+        return
+    services = context.services
+    t = services.turns.translator(None, update.effective_user.language_code)
+    await message.reply_text(screens.private_only(t).text)
+
+
+async def error(update: object, context: BarazaContext) -> None:
+    """Log any error a handler raised; the next update is handled as usual."""
+    _logger.error("Error while handling update %s", getattr(update, "update_id", update),
+                  exc_info=context.error)

@@ -1,0 +1,113 @@
+"""Answering: option buttons, Skip, Back, and typed comments."""
+
+from __future__ import annotations
+
+from telegram import Message, Update
+
+from bot import callbacks, screens
+from bot.context import BarazaContext
+from bot.handlers.delivery import refresh, show, show_current
+from conversations.flow import Flow, Problem, Progress, Rejected, Step
+
+
+def _move(action: callbacks.Choose | callbacks.Skip | callbacks.Back, version: int):  # noqa: ANN202
+    """The engine call for a button; a button of another questionnaire version is stale."""
+    def move(flow: Flow, progress: Progress) -> Step:
+        if action.version != version:
+            return Step(progress, None, (Rejected(Problem.STALE),))
+        match action:
+            case callbacks.Choose(_, question_id, option_id):
+                return flow.choose(progress, question_id, option_id)
+            case callbacks.Skip(_, question_id):
+                return flow.skip(progress, question_id)
+            case callbacks.Back():
+                return flow.back(progress)
+    return move
+
+
+async def button(update: Update, context: BarazaContext,
+                 action: callbacks.Choose | callbacks.Skip | callbacks.Back) -> None:
+    """Record a tapped answer (or go back) and show the next screen in the same message."""
+    services = context.services
+    query = update.callback_query
+    assert query is not None and query.message is not None
+    entered = await services.turns.enter(update, _move(action, services.questionnaire.version))
+    if entered is None:
+        await query.answer()
+        return
+    turn, step = entered
+    t, session = turn.t, turn.session
+    if session is None:
+        await query.answer(screens.not_started(t), show_alert=True)
+        return
+    if turn.repeated_tap or step is None:
+        await query.answer(screens.problem(t, Problem.ALREADY_ANSWERED))
+        return
+    (event,) = step.events
+    if isinstance(event, Rejected):
+        await query.answer(screens.problem(t, event.problem),
+                           show_alert=event.problem in (Problem.INVALID, Problem.NOTHING_BEFORE))
+        if event.problem in (Problem.STALE, Problem.ALREADY_ANSWERED):
+            await refresh(context, turn, session, query.message)
+        return
+    await query.answer()
+    # Edit in place only the message known to show the current question: its content is
+    # certain to change. A Back from any other message gets a fresh message instead.
+    in_place = isinstance(action, callbacks.Choose | callbacks.Skip) or (
+        query.message.message_id == session.prompt_message_id)
+    target = query.message if in_place and isinstance(query.message, Message) else None
+    await show(context, turn, session, event, edit=target)
+
+
+async def back_command(update: Update, context: BarazaContext) -> None:
+    """Go back to the previous question (/back)."""
+    entered = await context.services.turns.enter(update, lambda flow, p: flow.back(p))
+    if entered is None:
+        return
+    turn, step = entered
+    await _reply_to_step(context, turn, step)
+
+
+async def text(update: Update, context: BarazaContext) -> None:
+    """Take a typed message as the answer to an open comment question."""
+    message = update.effective_message
+    assert message is not None and message.text is not None
+    typed = message.text
+    entered = await context.services.turns.enter(update, lambda flow, p: flow.comment(p, typed))
+    if entered is None:
+        return
+    turn, step = entered
+    await _reply_to_step(context, turn, step, length=len(typed.strip()))
+
+
+async def unsupported(update: Update, context: BarazaContext) -> None:
+    """Explain that stickers, photos, voice and the like cannot be read, and show the question."""
+    entered = await context.services.turns.enter(update)
+    if entered is None:
+        return
+    turn, _ = entered
+    notice = screens.unsupported_message(turn.t)
+    if turn.session is None or turn.session.finished:
+        await context.bot.send_message(turn.respondent.chat_id, turn.t.directed(
+            notice + "\n" + (screens.not_started(turn.t) if turn.session is None
+                             else screens.problem(turn.t, Problem.FINISHED))))
+        return
+    await show_current(context, turn, turn.session, notice=notice)
+
+
+async def _reply_to_step(context: BarazaContext, turn, step: Step | None,  # type: ignore[no-untyped-def]
+                         length: int | None = None) -> None:
+    """Answer a typed input: the next screen, or what went wrong and the question again."""
+    t, session, chat_id = turn.t, turn.session, turn.respondent.chat_id
+    if session is None or step is None:
+        await context.bot.send_message(chat_id, t.directed(screens.not_started(t)))
+        return
+    (event,) = step.events
+    if not isinstance(event, Rejected):
+        await show(context, turn, session, event)
+        return
+    notice = screens.problem(t, event.problem, limit=event.limit, length=length)
+    if event.problem in (Problem.FINISHED, Problem.TEXT_TOO_LONG):
+        await context.bot.send_message(chat_id, t.directed(notice))
+    else:
+        await show_current(context, turn, session, notice=notice)

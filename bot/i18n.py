@@ -1,0 +1,119 @@
+"""Translations: gettext catalogs compiled by pybabel, chosen once per update.
+
+A :class:`Translator` is built for each update from the respondent's stored choice, else
+Telegram's ``language_code``, else English, and handed to whatever renders text. Handlers
+never format numbers themselves: babel does it for the locale, and for right-to-left scripts
+numbers are isolated so they do not reorder the words around them.
+"""
+
+from __future__ import annotations
+
+import gettext
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from babel import Locale
+from babel.numbers import format_decimal
+from babel.support import NullTranslations, Translations
+
+DOMAIN = "baraza"
+LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
+SOURCE_LOCALE = "en"  # the language of the msgids; it has no catalog of its own
+
+# Unicode bidi controls (UAX #9): a right-to-left mark starting each line fixes the paragraph
+# direction even when it begins with a digit or Latin text; first-strong isolates keep an
+# interpolated number or name from reordering the Arabic around it.
+RLM = "\u200f"
+FSI = "\u2068"
+PDI = "\u2069"
+
+
+def N_(message: str) -> str:
+    """Mark a string for extraction; it is translated later, where the locale is known."""
+    return message
+
+
+@dataclass(frozen=True)
+class Translator:
+    """The gettext calls and number formats of one locale."""
+
+    locale: str
+    catalog: gettext.NullTranslations
+
+    @property
+    def rtl(self) -> bool:
+        return Locale.parse(self.locale).character_order == "right-to-left"
+
+    def _(self, message: str) -> str:
+        return self.catalog.gettext(message)
+
+    def ngettext(self, singular: str, plural: str, n: int) -> str:
+        return self.catalog.ngettext(singular, plural, n)
+
+    def pgettext(self, context: str, message: str) -> str:
+        return self.catalog.pgettext(context, message)
+
+    def number(self, value: float, decimals: int = 0) -> str:
+        """A locale-formatted number, isolated in right-to-left text."""
+        pattern = "#,##0" + ("." + "0" * decimals if decimals else "")
+        text = format_decimal(value, format=pattern, locale=self.locale)
+        return self.isolate(text)
+
+    def isolate(self, text: str) -> str:
+        """Wrap a value of unknown direction so it cannot reorder surrounding RTL text."""
+        return f"{FSI}{text}{PDI}" if self.rtl else text
+
+    def directed(self, text: str) -> str:
+        """Give every line of a message the locale's direction."""
+        if not self.rtl:
+            return text
+        return "\n".join(RLM + line if line else line for line in text.split("\n"))
+
+
+class Catalogs:
+    """All shipped catalogs, loaded once at start-up."""
+
+    def __init__(self, catalogs: Mapping[str, gettext.NullTranslations]) -> None:
+        self._catalogs = dict(catalogs)
+
+    @classmethod
+    def load(cls, directory: Path = LOCALES_DIR) -> Catalogs:
+        """Read every compiled catalog in ``directory`` (``<locale>/LC_MESSAGES/baraza.mo``)."""
+        catalogs: dict[str, gettext.NullTranslations] = {SOURCE_LOCALE: NullTranslations()}
+        for mo in sorted(directory.glob(f"*/LC_MESSAGES/{DOMAIN}.mo")):
+            locale = mo.parent.parent.name
+            with mo.open("rb") as handle:
+                catalogs[locale] = Translations(handle, domain=DOMAIN)
+        return cls(catalogs)
+
+    @property
+    def locales(self) -> tuple[str, ...]:
+        """The locales a respondent can choose, English first."""
+        return (SOURCE_LOCALE, *sorted(k for k in self._catalogs if k != SOURCE_LOCALE))
+
+    def supported(self, locale: str | None) -> str | None:
+        """The shipped locale for an IETF tag such as ``pt-br`` or ``zh-hans``, if any."""
+        if not locale:
+            return None
+        tag = locale.replace("-", "_").lower()
+        for candidate in (tag, tag.split("_")[0]):
+            if candidate in self._catalogs:
+                return candidate
+        return None
+
+    def resolve(self, stored: str | None, language_code: str | None) -> str:
+        """The stored choice, else Telegram's language, else English."""
+        return self.supported(stored) or self.supported(language_code) or SOURCE_LOCALE
+
+    def translator(self, locale: str) -> Translator:
+        return Translator(locale, self._catalogs.get(locale, self._catalogs[SOURCE_LOCALE]))
+
+    def all(self) -> Iterable[Translator]:
+        return (self.translator(locale) for locale in self.locales)
+
+    @staticmethod
+    def autonym(locale: str) -> str:
+        """A language's name in itself ("Français", "العربية"), as language pickers show it."""
+        name = Locale.parse(locale).get_display_name(locale) or locale
+        return name[:1].upper() + name[1:]

@@ -1,0 +1,237 @@
+"""What the respondent sees: engine events and conversation stages rendered as text and buttons.
+
+Every string goes through the update's :class:`Translator`; every interpolated value is
+HTML-escaped (messages are sent with parse_mode HTML) and, in right-to-left locales, isolated.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from html import escape
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
+from bot import callbacks
+from bot.i18n import Catalogs, Translator
+from conversations.extract import message_context
+from conversations.flow import AskQuestion, Problem
+from conversations.model import Option, Pillar, Question, QuestionKind, Questionnaire
+from conversations.scoring import Band, ScoreCard
+
+TELEGRAM_TEXT_LIMIT = 4096
+_BAR_CELLS = 10
+
+
+@dataclass(frozen=True)
+class Screen:
+    """A message to send or to edit into place."""
+
+    text: str
+    keyboard: InlineKeyboardMarkup | None = None
+
+
+def _keyboard(rows: Iterable[Sequence[tuple[str, callbacks.Action]]]) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(text, callback_data=callbacks.encode(action)) for text, action in row]
+         for row in rows]
+    )
+
+
+def _finish(t: Translator, text: str, keyboard: InlineKeyboardMarkup | None = None) -> Screen:
+    return Screen(t.directed(text), keyboard)
+
+
+class Texts:
+    """Questionnaire texts in the update's language, looked up by their stable ids."""
+
+    def __init__(self, questionnaire: Questionnaire, t: Translator) -> None:
+        self.q = questionnaire
+        self.t = t
+
+    def title(self) -> str:
+        return self.t.pgettext(message_context(self.q.id, "title"), self.q.title)
+
+    def pillar(self, pillar: Pillar) -> str:
+        return self.t.pgettext(message_context(self.q.id, "pillar", pillar.id), pillar.title)
+
+    def question(self, question: Question) -> str:
+        return self.t.pgettext(message_context(self.q.id, "question", question.id), question.text)
+
+    def option(self, question: Question, option: Option) -> str:
+        assert question.scale is not None
+        context = message_context(self.q.id, "scale", question.scale.id, option.id)
+        return self.t.pgettext(context, option.text)
+
+
+def language_picker(t: Translator, catalogs: Catalogs, current: str, *, greeting: bool) -> Screen:
+    """Greeting (on /start) and the list of languages, the current one ticked."""
+    lines = []
+    if greeting:
+        lines += [t._("<b>Welcome to Baraza.</b>"),
+                  t._("Here citizens and officials answer the same questions about how open, "
+                      "consultative and responsive government is, and see where they agree."), ""]
+    lines.append(t._("Please choose your language:"))
+    buttons = [((("✓ " if locale == current else "") + catalogs.autonym(locale)),
+                callbacks.PickLanguage(locale)) for locale in catalogs.locales]
+    rows = [buttons[i:i + 2] for i in range(0, len(buttons), 2)]
+    return _finish(t, "\n".join(lines), _keyboard(rows))
+
+
+def consent(t: Translator, questionnaire: Questionnaire, question_count: int) -> Screen:
+    """The privacy note, with buttons to agree or decline."""
+    texts = Texts(questionnaire, t)
+    text = "\n".join([
+        f"<b>{escape(texts.title())}</b>",
+        "",
+        t.ngettext("You will be asked about {count} question, one at a time.",
+                   "You will be asked about {count} questions, one at a time.",
+                   question_count).format(count=t.number(question_count)),
+        t._("Your answers are stored with your Telegram account so that you can stop and come "
+            "back at any time. They are only ever reported as totals; your name is never shown."),
+        t._("You can change the language with /language and go back with /back."),
+        "",
+        t._("Do you agree to take part?"),
+    ])
+    return _finish(t, text, _keyboard([[(t._("I agree"), callbacks.Consent(True)),
+                                        (t._("Not now"), callbacks.Consent(False))]]))
+
+
+def declined(t: Translator) -> Screen:
+    return _finish(t, t._("Understood: no answers were recorded. Send /start if you change your mind."))
+
+
+def question(t: Translator, questionnaire: Questionnaire, event: AskQuestion,
+             notice: str | None = None) -> Screen:
+    """One question with its answer buttons and its place in the questionnaire."""
+    texts = Texts(questionnaire, t)
+    q = event.question
+    lines = []
+    if notice:
+        lines += [notice, ""]
+    lines += [
+        "<i>" + t._("Question {number} of {total}").format(
+            number=t.number(event.number), total=t.number(event.total))
+        + " · " + escape(texts.pillar(event.pillar)) + "</i>",
+        "",
+        f"<b>{escape(texts.question(q))}</b>",
+    ]
+    version = questionnaire.version
+    rows: list[list[tuple[str, callbacks.Action]]]
+    if q.kind is QuestionKind.TEXT:
+        lines += ["", t._("Type your answer and send it, or tap Skip.")]
+        if event.current is not None and event.current.text:
+            lines += ["", t._("Your answer so far: {text}").format(text=escape(event.current.text))]
+        rows = [[(t._("Skip"), callbacks.Skip(version, q.id))]]
+    else:
+        assert q.scale is not None
+        chosen = event.current.option_id if event.current else None
+        buttons = [(("✓ " if o.id == chosen else "") + texts.option(q, o),
+                    callbacks.Choose(version, q.id, o.id)) for o in q.scale.options]
+        # Short scales fit on one row of a phone screen; longer ones read better one per row.
+        rows = [buttons] if len(buttons) <= 3 else [[b] for b in buttons]
+    if event.number > 1:
+        # Translators: in a right-to-left language make the arrow point right (▶).
+        rows.append([(t._("◀ Back"), callbacks.Back(version))])
+    return _finish(t, "\n".join(lines), _keyboard(rows))
+
+
+def band_name(t: Translator, band: Band) -> str:
+    names = {Band.LOW: t._("low"), Band.MIDDLE: t._("middle"), Band.HIGH: t._("high"),
+             Band.VERY_HIGH: t._("very high")}
+    return names[band]
+
+
+def _bar(score: float) -> str:
+    filled = round(score / 100 * _BAR_CELLS)
+    return "▰" * filled + "▱" * (_BAR_CELLS - filled)
+
+
+def scores(t: Translator, questionnaire: Questionnaire, card: ScoreCard) -> Screen:
+    """The respondent's own scores: per pillar, overall and its band."""
+    texts = Texts(questionnaire, t)
+    lines = [t._("<b>Thank you! Your answers are recorded.</b>"), "",
+             t._("Your scores (0 to 100):")]
+    for pillar_score in card.pillars:
+        name = escape(texts.pillar(questionnaire.pillar(pillar_score.pillar_id)))
+        if pillar_score.score is None:
+            lines.append(t._("{pillar}: no scored answers").format(pillar=name))
+        else:
+            lines.append(f"{_bar(pillar_score.score)} {t.number(pillar_score.score)}  {name}")
+    lines.append("")
+    if card.overall is None or card.band is None:
+        lines.append(t._("Overall: not enough answers to score."))
+    else:
+        lines.append("<b>" + t._("Overall: {score} ({band})").format(
+            score=t.number(card.overall), band=band_name(t, card.band)) + "</b>")
+    lines += ["", t._("A score is the share of the best possible answers; \"Don't know\" is left "
+                      "out. Bands: low below 25, middle 25 to 50, high 50 to 75, very high 75 "
+                      "and above.")]
+    return _finish(t, "\n".join(lines))
+
+
+def problem(t: Translator, kind: Problem, limit: int | None = None, length: int | None = None) -> str:
+    """A short explanation of why an input was not taken, saying what to do instead."""
+    match kind:
+        case Problem.STALE:
+            return t._("That question is no longer open. Here is where you are:")
+        case Problem.ALREADY_ANSWERED:
+            return t._("Already recorded.")
+        case Problem.INVALID:
+            return t._("That button is not valid any more.")
+        case Problem.EXPECTED_BUTTON:
+            return t._("Please answer with the buttons under the question.")
+        case Problem.EMPTY_TEXT:
+            return t._("That message is empty. Type your answer, or tap Skip.")
+        case Problem.TEXT_TOO_LONG:
+            return t._("Your answer is {length} characters long; the limit is {limit}. Please "
+                       "shorten it and send it again.").format(
+                length=t.number(length or 0), limit=t.number(limit or 0))
+        case Problem.NOTHING_BEFORE:
+            return t._("This is the first question; there is nothing before it.")
+        case Problem.FINISHED:
+            return t._("You have already completed the questionnaire. Send /start to see your scores.")
+
+
+def notice(t: Translator, text: str) -> Screen:
+    return _finish(t, text)
+
+
+def unsupported_message(t: Translator) -> str:
+    return t._("I can only read text messages and button taps.")
+
+
+def unknown_command(t: Translator) -> str:
+    return t._("I don't know that command. Send /help to see what I can do.")
+
+
+def not_started(t: Translator) -> str:
+    return t._("Send /start to begin.")
+
+
+def language_set(t: Translator, catalogs: Catalogs) -> str:
+    return t._("Language set to {language}.").format(
+        language=t.isolate(catalogs.autonym(t.locale)))
+
+
+def private_only(t: Translator) -> Screen:
+    return _finish(t, t._("Please talk to me in a private chat."))
+
+
+# The command menu, registered per language with setMyCommands.
+def commands(t: Translator) -> list[tuple[str, str]]:
+    return [
+        ("start", t._("Start or resume the questionnaire")),
+        ("back", t._("Go back to the previous question")),
+        ("language", t._("Change the language")),
+        ("help", t._("How this bot works")),
+    ]
+
+
+def help_text(t: Translator) -> Screen:
+    lines = [t._("<b>How Baraza works</b>"),
+             t._("I ask you questions one at a time; answer with the buttons under each "
+                 "question. You can stop at any time and continue later where you left off."),
+             ""]
+    lines += [f"/{name} — {escape(description)}" for name, description in commands(t)]
+    return _finish(t, "\n".join(lines))

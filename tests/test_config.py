@@ -1,0 +1,39 @@
+"""Settings from the environment: defaults, and one clear line for each mistake."""
+
+from pathlib import Path
+
+import pytest
+
+from bot.config import TELEGRAM_API_URL, ConfigError, Settings
+
+TOKEN = "123:abc"
+
+
+def test_defaults_are_telegram_and_a_local_sqlite_file() -> None:
+    settings = Settings.from_env({"TELEGRAM_BOT_TOKEN": TOKEN})
+    assert settings.api_url == TELEGRAM_API_URL
+    assert settings.database == Path("baraza.db")
+    assert settings.moderators == frozenset()
+
+
+def test_self_hosted_api_url_becomes_ptbs_base_url() -> None:
+    settings = Settings.from_env({"TELEGRAM_BOT_TOKEN": TOKEN,
+                                  "TELEGRAM_API_URL": "http://127.0.0.1:8081/"})
+    assert settings.base_url == "http://127.0.0.1:8081/bot"
+
+
+def test_moderators_are_parsed() -> None:
+    settings = Settings.from_env({"TELEGRAM_BOT_TOKEN": TOKEN, "BARAZA_MODERATORS": "1, 22,333"})
+    assert settings.moderators == frozenset({1, 22, 333})
+
+
+@pytest.mark.parametrize(("env", "message"), [
+    ({}, "TELEGRAM_BOT_TOKEN is not set"),
+    ({"TELEGRAM_BOT_TOKEN": "nonsense"}, "does not look like a bot token"),
+    ({"TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_API_URL": "ftp://x"}, "must start with http"),
+    ({"TELEGRAM_BOT_TOKEN": TOKEN, "BARAZA_MODERATORS": "1,bob"}, "'bob' is not one"),
+])
+def test_bad_values_are_named_in_one_line(env: dict[str, str], message: str) -> None:
+    with pytest.raises(ConfigError, match=message) as caught:
+        Settings.from_env(env)
+    assert "\n" not in str(caught.value)

@@ -1,0 +1,44 @@
+"""Locale resolution and locale-aware formatting."""
+
+import pytest
+
+from bot.i18n import FSI, PDI, RLM, Catalogs
+
+
+@pytest.fixture(scope="module")
+def catalogs() -> Catalogs:
+    return Catalogs.load()
+
+
+@pytest.mark.parametrize(("stored", "language_code", "expected"), [
+    ("fr", "ru", "fr"),  # a stored choice wins
+    (None, "ru", "ru"),
+    (None, "zh-hans", "zh"),
+    (None, "es-419", "es"),
+    (None, "pt-br", "en"),  # not shipped: English
+    (None, None, "en"),  # the first /start can come without a language
+    ("xx", "sw", "sw"),  # a stored locale no longer shipped
+])
+def test_resolves_stored_choice_then_telegram_language_then_english(
+        catalogs: Catalogs, stored: str | None, language_code: str | None, expected: str) -> None:
+    assert catalogs.resolve(stored, language_code) == expected
+
+
+def test_numbers_follow_the_locale(catalogs: Catalogs) -> None:
+    assert catalogs.translator("en").number(1500) == "1,500"
+    assert catalogs.translator("fr").number(1500) == "1\u202f500"
+    assert catalogs.translator("en").number(62.5, decimals=1) == "62.5"
+
+
+def test_right_to_left_text_isolates_numbers_and_marks_every_line(catalogs: Catalogs) -> None:
+    ar = catalogs.translator("ar")
+    assert ar.rtl and not catalogs.translator("en").rtl
+    assert ar.number(7) == f"{FSI}7{PDI}"
+    assert ar.directed("أ\n\nب") == f"{RLM}أ\n\n{RLM}ب"
+    assert catalogs.translator("en").directed("a\nb") == "a\nb"
+
+
+def test_languages_are_offered_by_their_own_names(catalogs: Catalogs) -> None:
+    names = {locale: catalogs.autonym(locale) for locale in catalogs.locales}
+    assert names["fr"] == "Français" and names["sw"] == "Kiswahili" and names["ar"] == "العربية"
+    assert catalogs.locales[0] == "en"
