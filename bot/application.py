@@ -59,7 +59,7 @@ def build_application(settings: Settings, questionnaire: Questionnaire,
         .base_file_url(settings.base_file_url)
         .defaults(Defaults(parse_mode=ParseMode.HTML,
                            link_preview_options=LinkPreviewOptions(is_disabled=True)))
-        .rate_limiter(AIORateLimiter(max_retries=3))
+        .rate_limiter(AIORateLimiter(overall_max_rate=settings.messages_per_second, max_retries=3))
         .concurrent_updates(update_processor or PerUserUpdateProcessor())
         .context_types(ContextTypes(context=BarazaContext))
         .post_init(post_init)

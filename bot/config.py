@@ -23,6 +23,9 @@ class Settings:
     database: Path = Path("baraza.db")
     moderators: frozenset[int] = frozenset()
     questionnaire: Path = DEFAULT_QUESTIONNAIRE
+    # Telegram's overall limit; PTB's AIORateLimiter counts every call that names a chat,
+    # edits included. Tests against the emulator may raise it.
+    messages_per_second: float = 30
 
     @property
     def base_url(self) -> str:

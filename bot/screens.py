@@ -205,6 +205,10 @@ def unknown_command(t: Translator) -> str:
     return t._("I don't know that command. Send /help to see what I can do.")
 
 
+def try_again(t: Translator) -> str:
+    return t._("Sorry, something went wrong. Please try again.")
+
+
 def not_started(t: Translator) -> str:
     return t._("Send /start to begin.")
 

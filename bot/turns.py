@@ -85,6 +85,10 @@ class Turns:
                 await self._store(session, step)
         return Turn(respondent, session, self.translator(respondent, user.language_code), claim), step
 
+    async def translator_for(self, user_id: int, language_code: str | None) -> Translator:
+        """The language to answer a user in, without claiming the update (errors, refusals)."""
+        return self.translator(await self.db.respondents.get(user_id), language_code)
+
     def translator(self, respondent: Respondent | None, language_code: str | None) -> Translator:
         locale = self.catalogs.resolve(respondent.locale if respondent else None, language_code)
         return self.catalogs.translator(locale)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+from contextlib import suppress
 
 from telegram import Update
+from telegram.error import BadRequest, TelegramError
 
 from bot import callbacks, screens
 from bot.context import BarazaContext
@@ -46,11 +48,8 @@ async def button(update: Update, context: BarazaContext) -> None:
         case callbacks.Choose() | callbacks.Skip() | callbacks.Back():
             await questions.button(update, context, action)
         case _:
-            services = context.services
-            t = services.turns.translator(None, query.from_user.language_code)
-            respondent = await services.turns.db.respondents.get(query.from_user.id)
-            if respondent is not None:
-                t = services.turns.translator(respondent, query.from_user.language_code)
+            user = query.from_user
+            t = await context.services.turns.translator_for(user.id, user.language_code)
             await query.answer(screens.problem(t, Problem.INVALID), show_alert=True)
 
 
@@ -65,6 +64,19 @@ async def private_only(update: Update, context: BarazaContext) -> None:
 
 
 async def error(update: object, context: BarazaContext) -> None:
-    """Log any error a handler raised; the next update is handled as usual."""
+    """Log a handler's error and tell the user to try again; the next update is handled as usual."""
     _logger.error("Error while handling update %s", getattr(update, "update_id", update),
                   exc_info=context.error)
+    if not isinstance(update, Update) or update.effective_user is None:
+        return
+    user = update.effective_user
+    try:
+        t = await context.services.turns.translator_for(user.id, user.language_code)
+        if update.callback_query is not None:
+            # The failing handler may not have answered it: a spinning button looks broken.
+            with suppress(BadRequest):
+                await update.callback_query.answer()
+        if update.effective_chat is not None and update.effective_chat.type == "private":
+            await context.bot.send_message(update.effective_chat.id, t.directed(screens.try_again(t)))
+    except TelegramError:
+        _logger.warning("Could not tell user %s about the error", user.id, exc_info=True)

@@ -1,0 +1,33 @@
+"""A local Telegram Bot API emulator for end-to-end tests, benchmarks and the terminal sandbox."""
+
+from .errors import ApiError
+from .models import (
+    ApiCall,
+    BotMessage,
+    Button,
+    CallbackAnswer,
+    ChatEvent,
+    EmulatorStats,
+    Entity,
+    RejectedRequest,
+)
+from .ratelimit import RateLimit
+from .runner import run_emulator
+from .server import BotApiEmulator
+from .user import EmulatedUser
+
+__all__ = [
+    "ApiCall",
+    "ApiError",
+    "BotApiEmulator",
+    "BotMessage",
+    "Button",
+    "CallbackAnswer",
+    "ChatEvent",
+    "EmulatedUser",
+    "EmulatorStats",
+    "Entity",
+    "RateLimit",
+    "RejectedRequest",
+    "run_emulator",
+]

@@ -1,0 +1,131 @@
+"""Bad input gets a short translated answer that says what to do; the conversation is unharmed."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.i18n import Catalogs
+from conversations.model import Questionnaire
+from emulator import BotApiEmulator
+
+from .test_citizen_walk import consent
+from .walk import answer_all, lowest, shown_question
+
+
+@pytest.fixture
+async def answering(bot: BotApiEmulator, catalogs: Catalogs):  # noqa: ANN201
+    """A French-speaking respondent who has agreed and sees the first question."""
+    user = bot.user(200, language_code="fr")
+    await consent(user, catalogs, "fr")
+    return user
+
+
+@pytest.mark.parametrize("send", ["send_sticker", "send_photo", "send_voice", "send_location",
+                                  "send_document"])
+async def test_non_text_messages_are_explained_and_the_question_shown_again(
+        answering, catalogs: Catalogs, metep: Questionnaire, send: str) -> None:  # noqa: ANN001
+    fr = catalogs.translator("fr")
+    await getattr(answering, send)()
+    text = answering.last_message.text
+    assert fr._("I can only read text messages and button taps.") in text
+    assert shown_question(metep, fr, text).id == "framework.info_law"
+
+
+async def test_text_where_a_button_is_expected_points_to_the_buttons(
+        answering, catalogs: Catalogs, metep: Questionnaire) -> None:  # noqa: ANN001
+    fr = catalogs.translator("fr")
+    await answering.send("oui")
+    assert fr._("Please answer with the buttons under the question.") in answering.last_message.text
+    await answering.click(fr.pgettext("metep:scale:yes_no:yes", "Yes"))
+    assert shown_question(metep, fr, answering.last_message.text).id == "framework.info_law_used"
+
+
+async def test_over_long_comment_is_refused_with_its_length_and_kept_waiting(
+        bot: BotApiEmulator, catalogs: Catalogs, metep: Questionnaire) -> None:
+    t = catalogs.translator("en")
+    user = bot.user(201, language_code="en")
+    await consent(user, catalogs, "en")
+    await answer_all(user, metep, t, choose=lambda q: "no", stop_after=5)
+    assert shown_question(metep, t, user.last_message.text).id == "framework.comment"
+    await user.send("x" * 1500)
+    assert "Your answer is 1,500 characters long; the limit is 1,000." in user.last_message.text
+    await user.send("Shorter.")
+    assert shown_question(metep, t, user.last_message.text).id == "e_information.portal"
+
+
+async def test_unknown_command_is_answered_in_the_users_language(
+        answering, catalogs: Catalogs) -> None:  # noqa: ANN001
+    await answering.send("/frobnicate")
+    fr = catalogs.translator("fr")
+    assert fr._("I don't know that command. Send /help to see what I can do.") in answering.last_message.text
+
+
+async def test_forged_callback_data_is_refused_and_changes_nothing(
+        answering, catalogs: Catalogs, metep: Questionnaire) -> None:  # noqa: ANN001
+    fr = catalogs.translator("fr")
+    before = answering.last_message
+    for data in ("a|1|framework.info_law|maybe", "a|1|nope|yes", "garbage", "l|xx", "a|x|y"):
+        await answering.click_data(data)
+        assert answering.callback_answers[-1].text == fr._("That button is not valid any more.")
+    assert answering.last_message == before
+
+
+async def test_double_tap_answers_the_question_once(
+        answering, bot: BotApiEmulator, catalogs: Catalogs, metep: Questionnaire) -> None:  # noqa: ANN001
+    fr = catalogs.translator("fr")
+    message = answering.last_message
+    yes = next(b for row in message.buttons for b in row if b.callback_data.endswith("|yes"))
+    await answering.click_data(yes.callback_data, message_id=message.message_id)
+    await answering.click_data(yes.callback_data, message_id=message.message_id)
+    assert answering.callback_answers[-1].text == fr._("Already recorded.")
+    assert shown_question(metep, fr, answering.last_message.text).id == "framework.info_law_used"
+
+
+async def test_button_of_an_old_question_brings_back_the_current_one(
+        bot: BotApiEmulator, catalogs: Catalogs, metep: Questionnaire) -> None:
+    t = catalogs.translator("en")
+    user = bot.user(202, language_code="en")
+    await consent(user, catalogs, "en")
+    await user.click("No")  # info_law; now on consult_duty, edited into the same message
+    await user.send("/start")  # "welcome back": a second message showing consult_duty
+    await user.click("Yes")  # answered on the newest message: now on data_protection
+    old = user.messages[-2]
+    stale = next(b for row in old.buttons for b in row if b.callback_data.endswith("|no"))
+    await user.click_data(stale.callback_data, message_id=old.message_id)
+    assert user.callback_answers[-1].text == t._("That question is no longer open. Here is where you are:")
+    assert shown_question(metep, t, user.message(old.message_id).text).id == "framework.data_protection"
+
+
+async def test_buttons_of_an_older_questionnaire_version_are_stale(
+        answering, catalogs: Catalogs) -> None:  # noqa: ANN001
+    await answering.click_data("a|999|framework.info_law|yes")
+    fr = catalogs.translator("fr")
+    assert answering.callback_answers[-1].text == fr._("That question is no longer open. Here is where you are:")
+
+
+async def test_back_on_the_first_question_explains_there_is_nothing_before(
+        answering, catalogs: Catalogs) -> None:  # noqa: ANN001
+    await answering.send("/back")
+    fr = catalogs.translator("fr")
+    assert fr._("This is the first question; there is nothing before it.") in answering.last_message.text
+
+
+async def test_answers_before_start_ask_to_start(bot: BotApiEmulator) -> None:
+    user = bot.user(203, language_code="en")
+    await user.send("hello")
+    assert "Send /start to begin." in user.last_message.text
+    await user.send_sticker()
+    assert "I can only read text messages and button taps." in user.last_message.text
+
+
+async def test_finished_respondent_sees_their_scores_again_on_start(
+        bot: BotApiEmulator, catalogs: Catalogs, metep: Questionnaire) -> None:
+    t = catalogs.translator("en")
+    user = bot.user(204, language_code="en")
+    await consent(user, catalogs, "en")
+    await answer_all(user, metep, t, choose=lowest)
+    await user.send("/start")
+    assert "Overall: 0 (low)" in user.last_message.text
+    await user.send("more")
+    assert t._("You have already completed the questionnaire. Send /start to see your scores.") \
+        in user.last_message.text

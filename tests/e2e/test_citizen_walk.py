@@ -1,0 +1,132 @@
+"""A citizen completes the questionnaire in their own language, over the real Bot API protocol."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from bot.i18n import RLM, Catalogs
+from conversations.model import Questionnaire
+from emulator import BotApiEmulator
+
+from .walk import answer_all, shown_question
+
+LOCALES = ["en", "fr", "es", "ar", "ru", "zh", "sw"]
+
+
+async def consent(user, catalogs: Catalogs, locale: str) -> None:  # noqa: ANN001
+    t = catalogs.translator(locale)
+    await user.send("/start")
+    await user.click("✓ " + catalogs.autonym(locale))
+    await user.click(t._("I agree"))
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+async def test_full_walk_in_each_language_ends_with_scores(
+        bot: BotApiEmulator, catalogs: Catalogs, metep: Questionnaire, locale: str) -> None:
+    t = catalogs.translator(locale)
+    user = bot.user(100, first_name="Amina", language_code=locale)
+    await user.send("/start")
+    assert t._("Please choose your language:") in user.last_message.text
+    assert "✓ " + catalogs.autonym(locale) in user.buttons
+    await user.click("✓ " + catalogs.autonym(locale))
+    await user.click(t._("I agree"))
+    first = user.last_message.text
+    assert t._("Question {number} of {total}").format(number=t.number(1), total=t.number(33)) in first
+
+    seen = await answer_all(user, metep, t, choose=lambda q: "yes" if q.scale else "A comment")
+
+    assert len(seen) == 37  # every follow-up shown after "yes"
+    summary = user.last_message.text
+    thanks = t._("<b>Thank you! Your answers are recorded.</b>")
+    assert thanks.removeprefix("<b>").removesuffix("</b>") in summary
+    assert t._("very high") in summary  # "yes" and "agree" everywhere
+
+
+async def test_arabic_lines_read_right_to_left_with_numbers_isolated(
+        bot: BotApiEmulator, catalogs: Catalogs, metep: Questionnaire) -> None:
+    user = bot.user(101, language_code="ar")
+    await consent(user, catalogs, "ar")
+    text = user.last_message.text
+    assert all(line.startswith(RLM) for line in text.split("\n") if line)
+    assert "\u20681\u2069" in text  # "Question 1 of 33": the digits are isolated
+
+
+async def test_language_code_missing_falls_back_to_english(bot: BotApiEmulator) -> None:
+    user = bot.user(102, language_code=None)
+    await user.send("/start")
+    assert "Welcome to Baraza." in user.last_message.text
+    assert "✓ English" in user.buttons
+
+
+async def test_language_can_be_changed_mid_questionnaire(
+        bot: BotApiEmulator, catalogs: Catalogs, metep: Questionnaire) -> None:
+    user = bot.user(103, language_code="en")
+    await consent(user, catalogs, "en")
+    await answer_all(user, metep, catalogs.translator("en"), stop_after=2)
+    await user.send("/language")
+    await user.click("Kiswahili")
+    sw = catalogs.translator("sw")
+    assert sw._("Language set to {language}.").format(language="Kiswahili") in user.messages[-2].text
+    question = shown_question(metep, sw, user.last_message.text)
+    assert question is not None and question.id == "framework.consult_duty"  # the third
+
+
+async def test_declining_consent_records_nothing_and_start_asks_again(
+        bot: BotApiEmulator, catalogs: Catalogs) -> None:
+    user = bot.user(104, language_code="fr")
+    fr = catalogs.translator("fr")
+    await user.send("/start")
+    await user.click("✓ Français")
+    await user.click(fr._("Not now"))
+    assert fr._("Understood: no answers were recorded. Send /start if you change your mind.") \
+        in user.last_message.text
+    await user.send("/start")
+    assert "✓ Français" in user.buttons
+
+
+async def test_back_returns_to_the_previous_question_and_an_answer_can_be_changed(
+        bot: BotApiEmulator, catalogs: Catalogs, metep: Questionnaire) -> None:
+    t = catalogs.translator("en")
+    user = bot.user(105, language_code="en")
+    await consent(user, catalogs, "en")
+    await user.click("Yes")  # framework.info_law
+    await user.click("◀ Back")
+    assert "✓ Yes" in user.buttons
+    await user.click("No")  # the follow-up is no longer asked
+    question = shown_question(metep, t, user.last_message.text)
+    assert question is not None and question.id == "framework.consult_duty"
+    await user.send("/back")
+    assert "✓ No" in user.buttons
+
+
+async def test_help_lists_the_commands_in_the_users_language(
+        bot: BotApiEmulator, catalogs: Catalogs) -> None:
+    ru = catalogs.translator("ru")
+    user = bot.user(106, language_code="ru")
+    await user.send("/help")
+    assert "/language — " + ru._("Change the language") in user.last_message.text
+
+
+async def test_command_menu_is_registered_per_language(bot: BotApiEmulator, catalogs: Catalogs) -> None:
+    assert ("help", "How this bot works") in bot.commands()
+    for locale in ("fr", "es", "ar", "ru", "zh", "sw"):
+        t = catalogs.translator(locale)
+        assert ("help", t._("How this bot works")) in bot.commands(language_code=locale)
+
+
+async def test_fifty_respondents_at_once_all_finish(
+        bot: BotApiEmulator, catalogs: Catalogs, metep: Questionnaire) -> None:
+    t = catalogs.translator("en")
+
+    async def respondent(user_id: int) -> int:
+        user = bot.user(user_id, language_code="en")
+        await consent(user, catalogs, "en")
+        seen = await answer_all(user, metep, t,
+                                choose=lambda q: ("no" if user_id % 2 else "yes") if q.scale else None)
+        assert "Thank you! Your answers are recorded." in user.last_message.text
+        return len(seen)
+
+    counts = await asyncio.gather(*(respondent(1000 + i) for i in range(50)))
+    assert set(counts) == {33, 37}
