@@ -23,13 +23,15 @@ from telegram.ext import (
 from bot import screens
 from bot.config import Settings
 from bot.context import SERVICES, BarazaContext, Services
-from bot.handlers import general, onboarding, questions
+from bot import scheduling
+from bot.handlers import access, general, moderation, onboarding, questions
 from bot.i18n import SOURCE_LOCALE, Catalogs
 from bot.ordering import PerUserUpdateProcessor
 from bot.turns import Turns
+from conversations.extract import message_context
 from conversations.flow import Flow
 from conversations.model import Questionnaire
-from storage import Database
+from storage import ConsultationText, Database
 
 _logger = logging.getLogger(__name__)
 
@@ -42,7 +44,10 @@ def build_application(settings: Settings, questionnaire: Questionnaire,
 
     async def post_init(application: Application) -> None:
         db = await Database.open(settings.database)
-        application.bot_data[SERVICES] = Services(Turns(db, Flow(questionnaire), catalogs), catalogs)
+        turns = Turns(db, Flow(questionnaire), catalogs, settings.moderators)
+        application.bot_data[SERVICES] = Services(turns, catalogs)
+        await _ensure_a_consultation(db, questionnaire, catalogs)
+        await scheduling.restore(application, db)
         await _register_commands(application, catalogs)
         _logger.info("Baraza started: questionnaire %s v%s, database %s",
                      questionnaire.id, questionnaire.version, settings.database)
@@ -78,6 +83,13 @@ def add_handlers(application: Application) -> None:
         CommandHandler("language", onboarding.language, filters=private),
         CommandHandler("back", questions.back_command, filters=private),
         CommandHandler("help", general.help_command, filters=private),
+        CommandHandler("stop", onboarding.stop, filters=private),
+        CommandHandler("whoami", access.whoami, filters=private),
+        CommandHandler("invite", access.invite, filters=private),
+        CommandHandler("consultations", moderation.list_consultations, filters=private),
+        CommandHandler("newconsultation", moderation.new_consultation, filters=private),
+        CommandHandler("translate", moderation.translate, filters=private),
+        CommandHandler("schedule", moderation.schedule_consultation, filters=private),
         MessageHandler(private & filters.COMMAND, general.unknown_command),
         MessageHandler(private & filters.UpdateType.MESSAGE & filters.TEXT, questions.text),
         MessageHandler(private & filters.UpdateType.MESSAGE & ~filters.TEXT, questions.unsupported),
@@ -85,6 +97,20 @@ def add_handlers(application: Application) -> None:
         MessageHandler(~private & filters.COMMAND, general.private_only),
     ])
     application.add_error_handler(general.error)
+
+
+async def _ensure_a_consultation(db: Database, questionnaire: Questionnaire,
+                                 catalogs: Catalogs) -> None:
+    """A fresh installation has one open consultation, so citizens can answer from the start."""
+    if await db.consultations.count():
+        return
+    texts = {t.locale: ConsultationText(
+        t.pgettext(message_context(questionnaire.id, "title"), questionnaire.title),
+        t._("Here citizens and officials answer the same questions about how open, "
+            "consultative and responsive government is, and see where they agree."))
+        for t in catalogs.all()}
+    await db.consultations.create(questionnaire.id, questionnaire.version, texts,
+                                  created_by=None, status="open")
 
 
 async def _register_commands(application: Application, catalogs: Catalogs) -> None:

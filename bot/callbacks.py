@@ -1,8 +1,9 @@
 """Inline-button payloads: short, versioned, and parsed defensively (they can be forged).
 
 Telegram allows 1-64 bytes of callback_data. Question and option ids are limited by the
-questionnaire loader so the longest payload fits; the version makes buttons of an older
-questionnaire recognisably stale.
+questionnaire loader so the longest payload fits. Answer buttons name their consultation, which
+fixes the questionnaire and its version, so a button of another consultation is never applied to
+the wrong session.
 """
 
 from __future__ import annotations
@@ -15,20 +16,35 @@ _SEP = "|"
 
 @dataclass(frozen=True)
 class Choose:
-    version: int
+    consultation: int
     question_id: str
     option_id: str
 
 
 @dataclass(frozen=True)
 class Skip:
-    version: int
+    consultation: int
     question_id: str
 
 
 @dataclass(frozen=True)
 class Back:
-    version: int
+    consultation: int
+
+
+@dataclass(frozen=True)
+class OpenConsultation:
+    """Start or resume answering a consultation (from a list or an announcement)."""
+
+    consultation: int
+
+
+@dataclass(frozen=True)
+class Moderate:
+    """A moderator's button: open or close a consultation. The role is checked on every tap."""
+
+    verb: str  # "open" or "close"
+    consultation: int
 
 
 @dataclass(frozen=True)
@@ -41,18 +57,23 @@ class Consent:
     agreed: bool
 
 
-Action = Choose | Skip | Back | PickLanguage | Consent
+Action = Choose | Skip | Back | PickLanguage | Consent | OpenConsultation | Moderate
+MODERATION_VERBS = ("open", "close")
 
 
 def encode(action: Action) -> str:
     """The callback_data of a button."""
     match action:
-        case Choose(version, question_id, option_id):
-            parts = ["a", str(version), question_id, option_id]
-        case Skip(version, question_id):
-            parts = ["s", str(version), question_id]
-        case Back(version):
-            parts = ["b", str(version)]
+        case Choose(consultation, question_id, option_id):
+            parts = ["a", str(consultation), question_id, option_id]
+        case Skip(consultation, question_id):
+            parts = ["s", str(consultation), question_id]
+        case Back(consultation):
+            parts = ["b", str(consultation)]
+        case OpenConsultation(consultation):
+            parts = ["o", str(consultation)]
+        case Moderate(verb, consultation):
+            parts = ["m", verb, str(consultation)]
         case PickLanguage(locale):
             parts = ["l", locale]
         case Consent(agreed):
@@ -70,12 +91,16 @@ def decode(data: str | None) -> Action | None:
     kind, *rest = data.split(_SEP)
     try:
         match kind, rest:
-            case "a", [version, question_id, option_id] if question_id and option_id:
-                return Choose(_version(version), question_id, option_id)
-            case "s", [version, question_id] if question_id:
-                return Skip(_version(version), question_id)
-            case "b", [version]:
-                return Back(_version(version))
+            case "a", [consultation, question_id, option_id] if question_id and option_id:
+                return Choose(_number(consultation), question_id, option_id)
+            case "s", [consultation, question_id] if question_id:
+                return Skip(_number(consultation), question_id)
+            case "b", [consultation]:
+                return Back(_number(consultation))
+            case "o", [consultation]:
+                return OpenConsultation(_number(consultation))
+            case "m", [verb, consultation] if verb in MODERATION_VERBS:
+                return Moderate(verb, _number(consultation))
             case "l", [locale] if locale:
                 return PickLanguage(locale)
             case "c", ["1" | "0" as agreed]:
@@ -85,7 +110,7 @@ def decode(data: str | None) -> Action | None:
     return None
 
 
-def _version(text: str) -> int:
-    if not text.isdigit() or len(text) > 4:
+def _number(text: str) -> int:
+    if not text.isdigit() or len(text) > 6:
         raise ValueError(text)
     return int(text)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from telegram.ext import Application, CallbackContext, ExtBot
@@ -9,8 +10,12 @@ from telegram.ext import Application, CallbackContext, ExtBot
 from bot.i18n import Catalogs
 from bot.turns import Turns
 from conversations.model import Questionnaire
+from storage import Database
 
 SERVICES = "baraza.services"
+
+# Called when a consultation opens or closes on schedule: (application, consultation id, verb).
+StatusListener = Callable[[Application, int, str], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -19,10 +24,16 @@ class Services:
 
     turns: Turns
     catalogs: Catalogs
+    status_listeners: tuple[StatusListener, ...] = ()
 
     @property
     def questionnaire(self) -> Questionnaire:
         return self.turns.flow.questionnaire
+
+    @property
+    def db(self) -> Database:
+        """The repositories (never a connection or SQL)."""
+        return self.turns.db
 
 
 class BarazaContext(CallbackContext[ExtBot[None], dict, dict, dict]):

@@ -11,9 +11,11 @@ from __future__ import annotations
 import gettext
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 from babel import Locale
+from babel.dates import format_datetime
 from babel.numbers import format_decimal
 from babel.support import NullTranslations, Translations
 
@@ -59,6 +61,10 @@ class Translator:
         pattern = "#,##0" + ("." + "0" * decimals if decimals else "")
         text = format_decimal(value, format=pattern, locale=self.locale)
         return self.isolate(text)
+
+    def moment(self, value: datetime) -> str:
+        """A date and time in UTC, written the locale's way (consultations are scheduled in UTC)."""
+        return self.isolate(format_datetime(value, "short", tzinfo=UTC, locale=self.locale) + " UTC")
 
     def isolate(self, text: str) -> str:
         """Wrap a value of unknown direction so it cannot reorder surrounding RTL text."""

@@ -18,6 +18,7 @@ from conversations.extract import message_context
 from conversations.flow import AskQuestion, Problem
 from conversations.model import Option, Pillar, Question, QuestionKind, Questionnaire
 from conversations.scoring import Band, ScoreCard
+from storage import Consultation, ConsultationText
 
 TELEGRAM_TEXT_LIMIT = 4096
 _BAR_CELLS = 10
@@ -101,7 +102,7 @@ def declined(t: Translator) -> Screen:
     return _finish(t, t._("Understood: no answers were recorded. Send /start if you change your mind."))
 
 
-def question(t: Translator, questionnaire: Questionnaire, event: AskQuestion,
+def question(t: Translator, questionnaire: Questionnaire, consultation: int, event: AskQuestion,
              notice: str | None = None) -> Screen:
     """One question with its answer buttons and its place in the questionnaire."""
     texts = Texts(questionnaire, t)
@@ -116,23 +117,22 @@ def question(t: Translator, questionnaire: Questionnaire, event: AskQuestion,
         "",
         f"<b>{escape(texts.question(q))}</b>",
     ]
-    version = questionnaire.version
     rows: list[list[tuple[str, callbacks.Action]]]
     if q.kind is QuestionKind.TEXT:
         lines += ["", t._("Type your answer and send it, or tap Skip.")]
         if event.current is not None and event.current.text:
             lines += ["", t._("Your answer so far: {text}").format(text=escape(event.current.text))]
-        rows = [[(t._("Skip"), callbacks.Skip(version, q.id))]]
+        rows = [[(t._("Skip"), callbacks.Skip(consultation, q.id))]]
     else:
         assert q.scale is not None
         chosen = event.current.option_id if event.current else None
         buttons = [(("✓ " if o.id == chosen else "") + texts.option(q, o),
-                    callbacks.Choose(version, q.id, o.id)) for o in q.scale.options]
+                    callbacks.Choose(consultation, q.id, o.id)) for o in q.scale.options]
         # Short scales fit on one row of a phone screen; longer ones read better one per row.
         rows = [buttons] if len(buttons) <= 3 else [[b] for b in buttons]
     if event.number > 1:
         # Translators: in a right-to-left language make the arrow point right (▶).
-        rows.append([(t._("◀ Back"), callbacks.Back(version))])
+        rows.append([(t._("◀ Back"), callbacks.Back(consultation))])
     return _finish(t, "\n".join(lines), _keyboard(rows))
 
 
@@ -228,6 +228,8 @@ def commands(t: Translator) -> list[tuple[str, str]]:
         ("start", t._("Start or resume the questionnaire")),
         ("back", t._("Go back to the previous question")),
         ("language", t._("Change the language")),
+        ("whoami", t._("Show your role")),
+        ("stop", t._("Stop receiving announcements")),
         ("help", t._("How this bot works")),
     ]
 
@@ -239,3 +241,38 @@ def help_text(t: Translator) -> Screen:
              ""]
     lines += [f"/{name} — {escape(description)}" for name, description in commands(t)]
     return _finish(t, "\n".join(lines))
+
+
+def consultation_text(t: Translator, consultation: Consultation) -> ConsultationText:
+    """The consultation's title and description in the respondent's language, else English."""
+    texts = consultation.texts
+    chosen = texts.get(t.locale) or texts.get("en") or next(iter(texts.values()), None)
+    return chosen or ConsultationText(t._("Consultation {number}").format(
+        number=t.number(consultation.id)), "")
+
+
+def consultation_heading(t: Translator, consultation: Consultation) -> str:
+    """The title (bold) and description shown when someone begins a consultation."""
+    text = consultation_text(t, consultation)
+    heading = f"<b>{escape(text.title)}</b>"
+    return heading + (f"\n{escape(text.description)}" if text.description else "")
+
+
+def consultation_chooser(t: Translator, consultations: Sequence[Consultation]) -> Screen:
+    """The open consultations to choose from, one button each."""
+    lines = [t._("Several consultations are open. Which one would you like to answer?")]
+    rows = [[(consultation_text(t, c).title[:60], callbacks.OpenConsultation(c.id))]
+            for c in consultations]
+    return _finish(t, "\n".join(lines), _keyboard(rows))
+
+
+def consultation_closed(t: Translator) -> str:
+    return t._("This consultation is closed and no longer takes answers. Thank you for your interest.")
+
+
+def nothing_open(t: Translator) -> str:
+    return t._("No consultation is open right now. We will let you know when one opens.")
+
+
+def unsubscribed(t: Translator) -> str:
+    return t._("You will no longer receive announcements. Send /start to receive them again.")

@@ -16,7 +16,8 @@ from telegram import Update
 
 from bot.i18n import Catalogs, Translator
 from conversations.flow import Flow, Progress, Step
-from storage import Database, Respondent, Session
+from conversations.roles import Role
+from storage import Consultation, Database, Respondent, Session
 
 Move = Callable[[Flow, Progress], Step]
 
@@ -25,7 +26,6 @@ class Claim(Enum):
     """What an incoming update is to the respondent's history."""
 
     NEW = "new"
-    REPEATED_UPDATE = "repeated_update"  # redelivered by Telegram after a crash: ignore it
     REPEATED_TAP = "repeated_tap"  # the same button of the same message again (a double tap)
 
 
@@ -34,7 +34,8 @@ class Turn:
     """What one update knows about its respondent, and the language to answer in."""
 
     respondent: Respondent
-    session: Session | None
+    consultation: Consultation | None  # the one the update is about, or being answered
+    session: Session | None  # the respondent's session of that consultation
     t: Translator
     claim: Claim
 
@@ -43,28 +44,39 @@ class Turn:
         """The same button of the same message as the previous update (a double tap)."""
         return self.claim is Claim.REPEATED_TAP
 
+    @property
+    def answering(self) -> bool:
+        """Whether the respondent is in the middle of an open consultation."""
+        return (self.session is not None and not self.session.finished
+                and self.consultation is not None and self.consultation.status == "open")
+
 
 class Turns:
     """Runs updates against storage and the engine for the Telegram handlers."""
 
-    def __init__(self, db: Database, flow: Flow, catalogs: Catalogs) -> None:
+    def __init__(self, db: Database, flow: Flow, catalogs: Catalogs,
+                 moderators: frozenset[int] = frozenset()) -> None:
         self.db = db
         self.flow = flow
         self.catalogs = catalogs
-
-    @property
-    def questionnaire_id(self) -> str:
-        return self.flow.questionnaire.id
+        self.moderators = moderators
 
     def progress(self, session: Session) -> Progress:
         return Progress(MappingProxyType(dict(session.answers)), session.cursor, session.finished)
 
-    async def enter(self, update: Update, move: Move | None = None) -> tuple[Turn, Step | None] | None:
+    def runs(self, consultation: Consultation) -> bool:
+        """Whether this bot's questionnaire is the one the consultation asks."""
+        q = self.flow.questionnaire
+        return (consultation.questionnaire_id, consultation.questionnaire_version) == (q.id, q.version)
+
+    async def enter(self, update: Update, move: Move | None = None,
+                    consultation_id: int | None = None) -> tuple[Turn, Step | None] | None:
         """Claim the update and, with ``move``, apply an engine step to the respondent's session.
 
-        Returns None when this update was handled before (Telegram redelivers unconfirmed
-        updates after a crash). A move is applied only when a session exists and the update is
-        not a repeated tap.
+        The session is that of ``consultation_id`` (a button names it), else of the consultation
+        the respondent is answering. Returns None when this update was handled before (Telegram
+        redelivers unconfirmed updates after a crash). A move is applied only to a session of an
+        open consultation, and not for a repeated tap.
         """
         user, chat = update.effective_user, update.effective_chat
         assert user is not None and chat is not None
@@ -77,13 +89,18 @@ class Turns:
             respondent = await self.db.respondents.ensure(user.id, chat.id)
             if not await self.db.respondents.claim_update(user.id, update.update_id, tap):
                 return None
-            repeated = tap is not None and respondent.last_tap == tap
-            claim = Claim.REPEATED_TAP if repeated else Claim.NEW
-            session = await self.db.sessions.get(user.id, self.questionnaire_id)
-            if move is not None and session is not None and claim is Claim.NEW:
+            claim = Claim.REPEATED_TAP if tap is not None and respondent.last_tap == tap else Claim.NEW
+            wanted = consultation_id if consultation_id is not None else respondent.consultation_id
+            consultation = await self.db.consultations.get(wanted) if wanted is not None else None
+            session = None
+            if consultation is not None and self.runs(consultation):
+                session = await self.db.sessions.get(user.id, consultation.id)
+            if (move is not None and session is not None and claim is Claim.NEW
+                    and consultation is not None and consultation.status == "open"):
                 step = move(self.flow, self.progress(session))
                 await self._store(session, step)
-        return Turn(respondent, session, self.translator(respondent, user.language_code), claim), step
+        t = self.translator(respondent, user.language_code)
+        return Turn(respondent, consultation, session, t, claim), step
 
     async def translator_for(self, user_id: int, language_code: str | None) -> Translator:
         """The language to answer a user in, without claiming the update (errors, refusals)."""
@@ -92,6 +109,13 @@ class Turns:
     def translator(self, respondent: Respondent | None, language_code: str | None) -> Translator:
         locale = self.catalogs.resolve(respondent.locale if respondent else None, language_code)
         return self.catalogs.translator(locale)
+
+    async def role_of(self, user_id: int) -> tuple[Role, str | None]:
+        """The user's role now, and the agency an official speaks for."""
+        if user_id in self.moderators:
+            return Role.MODERATOR, None
+        stored = await self.db.roles.get(user_id)
+        return (Role(stored.role), stored.agency) if stored else (Role.CITIZEN, None)
 
     async def _store(self, session: Session, step: Step) -> None:
         if step.saved is not None:
@@ -105,14 +129,31 @@ class Turns:
             if progress.finished and not session.finished:
                 await self.db.sessions.finish(session.id)
 
-    async def start_session(self, user_id: int) -> tuple[Session, Step]:
-        """Begin (or find) the respondent's session and say what to show first."""
+    async def consent(self, user_id: int) -> None:
+        """Record consent and subscribe the respondent to announcements."""
         async with self.db.transaction():
             await self.db.respondents.record_consent(user_id)
-            progress = self.flow.new_progress()
-            session = await self.db.sessions.start(user_id, self.questionnaire_id,
-                                                   self.flow.questionnaire.version, progress.cursor)
+            await self.db.respondents.set_subscribed(user_id, True)
+
+    async def begin(self, user_id: int, consultation: Consultation) -> tuple[Session, Step]:
+        """Begin (or resume) answering a consultation and say what to show."""
+        role, _ = await self.role_of(user_id)
+        async with self.db.transaction():
+            session = await self.db.sessions.start(user_id, consultation.id, role.value,
+                                                   self.flow.new_progress().cursor)
+            await self.db.respondents.set_consultation(user_id, consultation.id)
         return session, self.flow.resume(self.progress(session))
+
+    async def open_consultations(self, user_id: int) -> list[Consultation]:
+        """Open consultations this bot can run that the user has not finished, newest first."""
+        candidates = []
+        for consultation in await self.db.consultations.list(("open",)):
+            if not self.runs(consultation):
+                continue
+            session = await self.db.sessions.get(user_id, consultation.id)
+            if session is None or not session.finished:
+                candidates.append(consultation)
+        return candidates
 
     async def shown(self, session: Session, message_id: int) -> None:
         """Remember the message that now shows the current question (to edit it safely later)."""
@@ -120,3 +161,6 @@ class Turns:
 
     async def set_locale(self, user_id: int, locale: str) -> None:
         await self.db.respondents.set_locale(user_id, locale)
+
+    async def set_subscribed(self, user_id: int, subscribed: bool) -> None:
+        await self.db.respondents.set_subscribed(user_id, subscribed)

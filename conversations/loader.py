@@ -23,7 +23,7 @@ BUILTIN_DIR = Path(__file__).parent / "questionnaires"
 DEFAULT_QUESTIONNAIRE = BUILTIN_DIR / "metep.json"
 
 # Ids travel inside callback_data (at most 64 bytes), so they are short and plain ASCII.
-MAX_ID_LENGTH = 40
+MAX_ID_LENGTH = 36
 MAX_OPTION_ID_LENGTH = 16
 MAX_TEXT_LENGTH = 1000
 _ID = re.compile(r"^[a-z][a-z0-9_.]*$")

@@ -2,11 +2,20 @@
 
 from storage.database import Database
 from storage.errors import RecordNotFound, StorageError
-from storage.records import Respondent, Session
+from storage.consultations import ConsultationRepository
+from storage.records import Consultation, ConsultationText, Invitation, Respondent, Session, StoredRole
+from storage.roles import InvitationRepository, RoleRepository
 from storage.respondents import RespondentRepository
 from storage.sessions import SessionRepository
 
 __all__ = [
+    "Consultation",
+    "ConsultationRepository",
+    "ConsultationText",
+    "Invitation",
+    "InvitationRepository",
+    "RoleRepository",
+    "StoredRole",
     "Database",
     "RecordNotFound",
     "Respondent",

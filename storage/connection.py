@@ -51,6 +51,11 @@ class Connection:
                 await self._rollback()
                 raise
 
+    async def pragma(self, sql: str) -> None:
+        """Run a PRAGMA that must not be inside a transaction (such as foreign_keys)."""
+        async with self._write_lock.hold():
+            await self._raw.execute(sql)
+
     async def run_script_atomically(self, script: str) -> None:
         """Run a multi-statement script (no BEGIN/COMMIT of its own) as one transaction."""
         if self._write_lock.held_by_current_task:

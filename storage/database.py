@@ -13,7 +13,9 @@ import aiosqlite
 from storage.clock import Clock, utc_now
 from storage.connection import Connection
 from storage.errors import StorageError
+from storage.consultations import ConsultationRepository
 from storage.respondents import RespondentRepository
+from storage.roles import InvitationRepository, RoleRepository
 from storage.schema import MIGRATIONS_DIR, load_migrations, migrate
 from storage.sessions import SessionRepository
 
@@ -29,6 +31,9 @@ class Database:
         self._connection = connection
         self.respondents = RespondentRepository(connection, clock)
         self.sessions = SessionRepository(connection, clock)
+        self.consultations = ConsultationRepository(connection, clock)
+        self.roles = RoleRepository(connection, clock)
+        self.invitations = InvitationRepository(connection, clock)
 
     @classmethod
     async def open(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from types import MappingProxyType
 
 from conversations.model import Answer
@@ -19,6 +20,8 @@ class Respondent:
     consented: bool
     last_update_id: int
     last_tap: str | None = None  # the previous button tap, to recognise a double tap
+    subscribed: bool = False  # receives announcements of consultations
+    consultation_id: int | None = None  # the consultation being answered
 
 
 @dataclass(frozen=True)
@@ -27,8 +30,8 @@ class Session:
 
     id: int
     user_id: int
-    questionnaire_id: str
-    questionnaire_version: int
+    consultation_id: int
+    role: str  # the respondent's role when they began: citizen, official or moderator
     cursor: str | None
     prompt_message_id: int | None
     finished: bool
@@ -38,3 +41,39 @@ class Session:
     def __post_init__(self) -> None:
         # Copy, so neither the caller's dict nor anyone holding this session can change it.
         object.__setattr__(self, "answers", MappingProxyType(dict(self.answers)))
+
+
+@dataclass(frozen=True)
+class ConsultationText:
+    title: str
+    description: str
+
+
+@dataclass(frozen=True)
+class Consultation:
+    """A run of a questionnaire: its texts per locale, its status and its schedule (UTC)."""
+
+    id: int
+    questionnaire_id: str
+    questionnaire_version: int
+    status: str  # draft, open or closed
+    opens_at: datetime | None
+    closes_at: datetime | None
+    texts: Mapping[str, ConsultationText] = field(hash=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "texts", MappingProxyType(dict(self.texts)))
+
+
+@dataclass(frozen=True)
+class StoredRole:
+    user_id: int
+    role: str  # official or moderator
+    agency: str | None
+
+
+@dataclass(frozen=True)
+class Invitation:
+    agency: str | None
+    created_by: int
+    expires_at: datetime

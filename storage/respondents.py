@@ -11,7 +11,8 @@ from storage.errors import RecordNotFound
 from storage.records import Respondent
 
 _COLUMNS = (
-    "user_id, chat_id, locale, consented_at IS NOT NULL AS consented, last_update_id, last_tap"
+    "user_id, chat_id, locale, consented_at IS NOT NULL AS consented, last_update_id, last_tap,"
+    " subscribed, consultation_id"
 )
 # Telegram picks update ids afresh after a week without updates; an older claim cannot block them.
 UPDATE_IDS_RESTART_AFTER = timedelta(days=7)
@@ -74,6 +75,28 @@ class RespondentRepository:
             raise RecordNotFound(f"no respondent {user_id}")
         return False
 
+    async def set_subscribed(self, user_id: int, subscribed: bool) -> None:
+        """Join (``/start``) or leave (``/stop``) the announcements; joining also clears a block."""
+        await self._update(
+            user_id,
+            "UPDATE respondents SET subscribed = ?1,"
+            " blocked_at = CASE WHEN ?1 THEN NULL ELSE blocked_at END WHERE user_id = ?2",
+            int(subscribed),
+        )
+
+    async def set_consultation(self, user_id: int, consultation_id: int) -> None:
+        """Remember which consultation the respondent is answering (typed replies go there)."""
+        await self._update(
+            user_id, "UPDATE respondents SET consultation_id = ? WHERE user_id = ?", consultation_id
+        )
+
+    async def mark_blocked(self, user_id: int) -> None:
+        """The respondent blocked the bot (or deleted their account): stop writing to them."""
+        await self._update(
+            user_id, "UPDATE respondents SET blocked_at = coalesce(blocked_at, ?) WHERE user_id = ?",
+            timestamp(self._clock),
+        )
+
     async def _update(self, user_id: int, sql: str, value: object) -> None:
         if not await self._connection.write(f"{sql} RETURNING user_id", (value, user_id)):
             raise RecordNotFound(f"no respondent {user_id}")
@@ -87,4 +110,6 @@ def _respondent(row: sqlite3.Row) -> Respondent:
         consented=bool(row["consented"]),
         last_update_id=row["last_update_id"],
         last_tap=row["last_tap"],
+        subscribed=bool(row["subscribed"]),
+        consultation_id=row["consultation_id"],
     )

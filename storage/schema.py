@@ -2,8 +2,9 @@
 
 A migration file is named ``NNNN_what_it_does.sql`` and holds plain statements without BEGIN or
 COMMIT: each file runs in one transaction together with the version bump, so it applies whole or
-not at all. ``PRAGMA foreign_keys`` cannot change inside a transaction; a migration that rebuilds a
-table must keep that in mind.
+not at all. Migrations run with foreign keys off, as SQLite's procedure for rebuilding a table
+requires (dropping a parent table would otherwise cascade into its children), and every foreign
+key is checked before the transaction commits.
 """
 
 from __future__ import annotations
@@ -61,11 +62,27 @@ async def migrate(connection: Connection, migrations: tuple[Migration, ...], dat
         raise StorageError(
             f"{database} was written by a newer Baraza (schema {current}, this one knows {latest})"
         )
-    for migration in migrations[current:]:
-        try:
-            await connection.run_script_atomically(
-                f"{migration.sql}\n;\nPRAGMA user_version = {migration.version};"
-            )
-        except sqlite3.Error as error:
-            raise StorageError(f"{database}: migration {migration.name} failed: {error}") from error
-    return max(current, latest)
+    if current == latest:
+        return current
+    await connection.pragma("PRAGMA foreign_keys = OFF")
+    try:
+        for migration in migrations[current:]:
+            try:
+                await connection.run_script_atomically(
+                    f"{migration.sql}\n;\n{_FOREIGN_KEYS_HOLD}\n"
+                    f"PRAGMA user_version = {migration.version};"
+                )
+            except sqlite3.Error as error:
+                raise StorageError(
+                    f"{database}: migration {migration.name} failed: {error}") from error
+    finally:
+        await connection.pragma("PRAGMA foreign_keys = ON")
+    return latest
+
+
+# Fails the migration's transaction (a CHECK constraint) when any foreign key is left dangling.
+_FOREIGN_KEYS_HOLD = """
+CREATE TEMP TABLE _foreign_keys_hold (dangling INTEGER CHECK (dangling = 0));
+INSERT INTO _foreign_keys_hold SELECT count(*) FROM pragma_foreign_key_check;
+DROP TABLE _foreign_keys_hold;
+"""

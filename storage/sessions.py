@@ -11,9 +11,7 @@ from storage.connection import Connection, missing_parent_raises
 from storage.errors import RecordNotFound
 from storage.records import Session
 
-_COLUMNS = (
-    "id, user_id, questionnaire_id, questionnaire_version, cursor, prompt_message_id, finished_at"
-)
+_COLUMNS = "id, user_id, consultation_id, role, cursor, prompt_message_id, finished_at"
 
 
 class SessionRepository:
@@ -23,34 +21,33 @@ class SessionRepository:
         self._connection = connection
         self._clock = clock
 
-    async def get(self, user_id: int, questionnaire_id: str) -> Session | None:
-        """The respondent's session of this questionnaire with all its answers, or None."""
+    async def get(self, user_id: int, consultation_id: int) -> Session | None:
+        """The respondent's session of this consultation with all its answers, or None."""
         # One statement: a single thread hop, and a consistent snapshot even without the write lock.
         rows = await self._connection.fetch(
-            "SELECT s.id, s.user_id, s.questionnaire_id, s.questionnaire_version, s.cursor,"
+            "SELECT s.id, s.user_id, s.consultation_id, s.role, s.cursor,"
             " s.prompt_message_id, s.finished_at, a.question_id, a.option_id, a.text"
             " FROM sessions AS s LEFT JOIN answers AS a ON a.session_id = s.id"
-            " WHERE s.user_id = ? AND s.questionnaire_id = ?"
+            " WHERE s.user_id = ? AND s.consultation_id = ?"
             " ORDER BY a.answered_at, a.question_id",
-            (user_id, questionnaire_id),
+            (user_id, consultation_id),
         )
         return _session(rows[0], _answers(rows)) if rows else None
 
     async def start(
-        self, user_id: int, questionnaire_id: str, version: int, cursor: str | None
+        self, user_id: int, consultation_id: int, role: str, cursor: str | None
     ) -> Session:
-        """Start the respondent's session of this questionnaire, or return the existing one."""
-        with missing_parent_raises(f"no respondent {user_id}"):
+        """Start the respondent's session of this consultation, or return the existing one."""
+        with missing_parent_raises(f"no respondent {user_id} or consultation {consultation_id}"):
             created = await self._connection.write(
-                "INSERT INTO sessions"
-                " (user_id, questionnaire_id, questionnaire_version, cursor, started_at)"
+                "INSERT INTO sessions (user_id, consultation_id, role, cursor, started_at)"
                 " VALUES (?, ?, ?, ?, ?)"
-                f" ON CONFLICT (user_id, questionnaire_id) DO NOTHING RETURNING {_COLUMNS}",
-                (user_id, questionnaire_id, version, cursor, timestamp(self._clock)),
+                f" ON CONFLICT (user_id, consultation_id) DO NOTHING RETURNING {_COLUMNS}",
+                (user_id, consultation_id, role, cursor, timestamp(self._clock)),
             )
         if created:
             return _session(created[0], answers={})
-        existing = await self.get(user_id, questionnaire_id)
+        existing = await self.get(user_id, consultation_id)
         assert existing is not None, "sessions are never deleted while their respondent lives"
         return existing
 
@@ -104,8 +101,8 @@ def _session(row: sqlite3.Row, answers: Mapping[str, Answer]) -> Session:
     return Session(
         id=row["id"],
         user_id=row["user_id"],
-        questionnaire_id=row["questionnaire_id"],
-        questionnaire_version=row["questionnaire_version"],
+        consultation_id=row["consultation_id"],
+        role=row["role"],
         cursor=row["cursor"],
         prompt_message_id=row["prompt_message_id"],
         finished=row["finished_at"] is not None,

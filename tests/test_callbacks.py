@@ -3,20 +3,30 @@
 import pytest
 
 from bot import callbacks
-from bot.callbacks import Back, Choose, Consent, PickLanguage, Skip, decode, encode
+from bot.callbacks import (
+    Back,
+    Choose,
+    Consent,
+    Moderate,
+    OpenConsultation,
+    PickLanguage,
+    Skip,
+    decode,
+    encode,
+)
 from conversations.loader import MAX_ID_LENGTH, MAX_OPTION_ID_LENGTH, load_questionnaire
 
 
 @pytest.mark.parametrize("action", [
     Choose(1, "framework.info_law", "yes"), Skip(3, "framework.comment"), Back(12),
-    PickLanguage("sw"), Consent(True), Consent(False),
+    PickLanguage("sw"), Consent(True), Consent(False), OpenConsultation(4), Moderate("close", 4),
 ])
 def test_actions_round_trip(action: callbacks.Action) -> None:
     assert decode(encode(action)) == action
 
 
 def test_the_longest_possible_answer_fits_in_64_bytes() -> None:
-    longest = Choose(9999, "q" * MAX_ID_LENGTH, "o" * MAX_OPTION_ID_LENGTH)
+    longest = Choose(999_999, "q" * MAX_ID_LENGTH, "o" * MAX_OPTION_ID_LENGTH)
     assert len(encode(longest).encode()) <= callbacks.MAX_CALLBACK_BYTES
 
 
@@ -28,8 +38,8 @@ def test_every_button_of_the_shipped_questionnaire_fits() -> None:
 
 
 @pytest.mark.parametrize("data", [
-    None, "", "x", "a|1|q", "a|one|q|yes", "a|1||yes", "c|maybe", "b|1|extra", "l|", "s|99999|q",
-    "a|1|q|" + "o" * 80,
+    None, "", "x", "a|1|q", "a|one|q|yes", "a|1||yes", "c|maybe", "b|1|extra", "l|", "s|9999999|q",
+    "a|1|q|" + "o" * 80, "m|delete|3", "o|", "a|1234567|q|yes",
 ])
 def test_forged_data_decodes_to_nothing(data: str | None) -> None:
     assert decode(data) is None

@@ -65,7 +65,7 @@ def q(doc: dict[str, Any], pillar: int, question: int) -> dict[str, Any]:
     (lambda d: q(d, 0, 0).update(txt="typo"), r"pillars\[0\]\.questions\[0\]\.txt: unknown key"),
     (lambda d: q(d, 1, 0).update(id="first.law"), r"pillars\[1\]\.questions\[0\]\.id: duplicate question id"),
     (lambda d: q(d, 0, 0).update(id="Has Spaces"), r"questions\[0\]\.id: expected an id"),
-    (lambda d: q(d, 0, 0).update(id="x" * 41), r"longer than 40"),
+    (lambda d: q(d, 0, 0).update(id="x" * 37), r"longer than 36"),
     (lambda d: q(d, 0, 0).update(text=""), r"questions\[0\]\.text: expected a non-empty string"),
     (lambda d: q(d, 0, 1)["show_if"].update(question="second.portal"),
      r"show_if\.question: 'second\.portal' is not an earlier question"),

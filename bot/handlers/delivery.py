@@ -16,7 +16,8 @@ async def show(context: BarazaContext, turn: Turn, session: Session, event: Even
     """Show a question or the scores, editing ``edit`` in place when given, else as a new message."""
     services = context.services
     if isinstance(event, AskQuestion):
-        screen = screens.question(turn.t, services.questionnaire, event, notice)
+        screen = screens.question(turn.t, services.questionnaire, session.consultation_id, event,
+                                  notice)
     elif isinstance(event, Completed):
         screen = screens.scores(turn.t, services.questionnaire, event.scores)
     else:
@@ -54,3 +55,33 @@ async def refresh(context: BarazaContext, turn: Turn, session: Session,
         await show_current(context, turn, session, edit=tapped)
     else:
         await show_current(context, turn, session)
+
+
+async def continue_or_choose(context: BarazaContext, turn: Turn, *, edit: Message | None = None,
+                             welcome_back: bool = False) -> None:
+    """Resume the consultation being answered, else begin the open one, or offer a choice."""
+    turns, t = context.services.turns, turn.t
+    chat_id = turn.respondent.chat_id
+    if turn.answering and turn.session is not None:
+        notice = t._("Welcome back! Let's continue.") if welcome_back else None
+        await show_current(context, turn, turn.session, edit=edit, notice=notice)
+        return
+    if turn.session is not None and turn.session.finished and welcome_back:
+        await show_current(context, turn, turn.session)
+        edit = None
+    candidates = await turns.open_consultations(turn.respondent.user_id)
+    if len(candidates) == 1:
+        session, step = await turns.begin(turn.respondent.user_id, candidates[0])
+        notice = screens.consultation_heading(t, candidates[0])
+        await show(context, turn, session, step.events[0], edit=edit, notice=notice)
+        return
+    if candidates:
+        screen = screens.consultation_chooser(t, candidates)
+    elif turn.session is not None and turn.session.finished:
+        return  # the scores were shown; nothing else is open
+    else:
+        screen = screens.notice(t, screens.nothing_open(t))
+    if edit is not None:
+        await edit.edit_text(screen.text, reply_markup=screen.keyboard)
+    else:
+        await context.bot.send_message(chat_id, screen.text, reply_markup=screen.keyboard)

@@ -10,7 +10,7 @@ from telegram.error import BadRequest, TelegramError
 
 from bot import callbacks, screens
 from bot.context import BarazaContext
-from bot.handlers import onboarding, questions
+from bot.handlers import moderation, onboarding, questions
 from conversations.flow import Problem
 
 _logger = logging.getLogger(__name__)
@@ -47,6 +47,10 @@ async def button(update: Update, context: BarazaContext) -> None:
             await onboarding.consent(update, context, action)
         case callbacks.Choose() | callbacks.Skip() | callbacks.Back():
             await questions.button(update, context, action)
+        case callbacks.OpenConsultation():
+            await onboarding.open_consultation(update, context, action)
+        case callbacks.Moderate():
+            await moderation.moderate(update, context, action)
         case _:
             user = query.from_user
             t = await context.services.turns.translator_for(user.id, user.language_code)

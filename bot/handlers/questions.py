@@ -7,14 +7,13 @@ from telegram import Message, Update
 from bot import callbacks, screens
 from bot.context import BarazaContext
 from bot.handlers.delivery import refresh, show, show_current
+from bot.turns import Move, Turn
 from conversations.flow import Flow, Problem, Progress, Rejected, Step
 
 
-def _move(action: callbacks.Choose | callbacks.Skip | callbacks.Back, version: int):  # noqa: ANN202
-    """The engine call for a button; a button of another questionnaire version is stale."""
+def _move(action: callbacks.Choose | callbacks.Skip | callbacks.Back) -> Move:
+    """The engine call a button stands for."""
     def move(flow: Flow, progress: Progress) -> Step:
-        if action.version != version:
-            return Step(progress, None, (Rejected(Problem.STALE),))
         match action:
             case callbacks.Choose(_, question_id, option_id):
                 return flow.choose(progress, question_id, option_id)
@@ -31,14 +30,18 @@ async def button(update: Update, context: BarazaContext,
     services = context.services
     query = update.callback_query
     assert query is not None and query.message is not None
-    entered = await services.turns.enter(update, _move(action, services.questionnaire.version))
+    entered = await services.turns.enter(update, _move(action), consultation_id=action.consultation)
     if entered is None:
         await query.answer()
         return
     turn, step = entered
     t, session = turn.t, turn.session
-    if session is None:
-        await query.answer(screens.not_started(t), show_alert=True)
+    if turn.consultation is None or session is None:
+        # Not a consultation of ours, or one this respondent never began: a forged button.
+        await query.answer(screens.problem(t, Problem.INVALID), show_alert=True)
+        return
+    if turn.consultation.status != "open":
+        await query.answer(screens.consultation_closed(t), show_alert=True)
         return
     if turn.repeated_tap or step is None:
         await query.answer(screens.problem(t, Problem.ALREADY_ANSWERED))
@@ -87,20 +90,28 @@ async def unsupported(update: Update, context: BarazaContext) -> None:
         return
     turn, _ = entered
     notice = screens.unsupported_message(turn.t)
-    if turn.session is None or turn.session.finished:
-        await context.bot.send_message(turn.respondent.chat_id, turn.t.directed(
-            notice + "\n" + (screens.not_started(turn.t) if turn.session is None
-                             else screens.problem(turn.t, Problem.FINISHED))))
+    if not turn.answering or turn.session is None:
+        await context.bot.send_message(turn.respondent.chat_id,
+                                       turn.t.directed(notice + "\n" + _not_answering(turn)))
         return
     await show_current(context, turn, turn.session, notice=notice)
 
 
-async def _reply_to_step(context: BarazaContext, turn, step: Step | None,  # type: ignore[no-untyped-def]
+def _not_answering(turn: Turn) -> str:
+    """Why there is no question to answer, and what to do."""
+    if turn.session is None:
+        return screens.not_started(turn.t)
+    if turn.consultation is not None and turn.consultation.status != "open":
+        return screens.consultation_closed(turn.t)
+    return screens.problem(turn.t, Problem.FINISHED)
+
+
+async def _reply_to_step(context: BarazaContext, turn: Turn, step: Step | None,
                          length: int | None = None) -> None:
     """Answer a typed input: the next screen, or what went wrong and the question again."""
     t, session, chat_id = turn.t, turn.session, turn.respondent.chat_id
     if session is None or step is None:
-        await context.bot.send_message(chat_id, t.directed(screens.not_started(t)))
+        await context.bot.send_message(chat_id, t.directed(_not_answering(turn)))
         return
     (event,) = step.events
     if not isinstance(event, Rejected):

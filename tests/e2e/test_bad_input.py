@@ -96,11 +96,13 @@ async def test_button_of_an_old_question_brings_back_the_current_one(
     assert shown_question(metep, t, user.message(old.message_id).text).id == "framework.data_protection"
 
 
-async def test_buttons_of_an_older_questionnaire_version_are_stale(
+async def test_button_of_a_consultation_that_does_not_exist_is_refused(
         answering, catalogs: Catalogs) -> None:  # noqa: ANN001
+    before = answering.last_message
     await answering.click_data("a|999|framework.info_law|yes")
     fr = catalogs.translator("fr")
-    assert answering.callback_answers[-1].text == fr._("That question is no longer open. Here is where you are:")
+    assert answering.callback_answers[-1].text == fr._("That button is not valid any more.")
+    assert answering.last_message == before
 
 
 async def test_back_on_the_first_question_explains_there_is_nothing_before(

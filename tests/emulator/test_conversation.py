@@ -167,3 +167,22 @@ async def test_deleted_messages_leave_the_chat(emulator: BotApiEmulator, bot_app
     assert amina.messages == []
     with pytest.raises(BadRequest, match=r"^Message to delete not found$"):
         await bot_app.bot.delete_message(1001, sent.message_id)
+
+
+async def test_files_can_be_sent_again_by_file_id_and_captions_edited(
+    emulator: BotApiEmulator, bot_app: Application
+) -> None:
+    amina = emulator.user(1001, "Amina")
+    first = await bot_app.bot.send_document(1001, b"id,score\n", filename="scores.csv", caption="v1")
+    assert first.document is not None
+
+    again = await bot_app.bot.send_document(1001, first.document.file_id)
+    await bot_app.bot.edit_message_caption(1001, first.message_id, caption="<b>v2</b>", parse_mode="HTML")
+
+    assert again.document is not None and again.document.file_name == "scores.csv"
+    assert [(m.document_name, m.caption, m.edited) for m in amina.messages] == [
+        ("scores.csv", "v2", True),
+        ("scores.csv", None, False),
+    ]
+    file = await bot_app.bot.get_file(first.document.file_id)
+    assert await file.download_as_bytearray() == b"id,score\n"

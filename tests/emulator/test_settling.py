@@ -45,6 +45,7 @@ async def test_fifty_users_clicking_at_once_each_settle_on_their_own_chat(
 
 
 async def test_without_a_probe_settles_after_the_bot_goes_quiet_in_the_chat(emulator: BotApiEmulator) -> None:
+    emulator.quiet = 0.4
     app = build_application(emulator)
 
     async def slow_pair(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

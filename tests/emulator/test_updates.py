@@ -108,7 +108,7 @@ async def test_allowed_updates_filters_what_is_delivered(emulator: BotApiEmulato
 
 async def test_stopping_ends_pending_long_polls_at_once(emulator: BotApiEmulator) -> None:
     poll = asyncio.create_task(get_updates(emulator, timeout=20))
-    await asyncio.sleep(0.05)
+    await emulator.wait_until(lambda: emulator.stats.requests_per_method["getUpdates"] > 0, 5, str)
     loop = asyncio.get_running_loop()
     started = loop.time()
 

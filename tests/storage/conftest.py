@@ -33,9 +33,19 @@ def clock() -> TickingClock:
     return TickingClock()
 
 
+# Two consultations every test database starts with (sessions belong to one).
+METEP, PILOT = 1, 2
+
+
+async def with_consultations(database: Database) -> Database:
+    for questionnaire_id in ("metep", "pilot"):
+        await database.consultations.create(questionnaire_id, 1, {}, created_by=None)
+    return database
+
+
 @pytest.fixture
 async def db(clock: TickingClock) -> AsyncIterator[Database]:
-    database = await Database.open(":memory:", clock=clock)
+    database = await with_consultations(await Database.open(":memory:", clock=clock))
     yield database
     await database.close()
 
@@ -47,6 +57,6 @@ def db_path(tmp_path: Path) -> Path:
 
 @pytest.fixture
 async def file_db(db_path: Path, clock: TickingClock) -> AsyncIterator[Database]:
-    database = await Database.open(db_path, clock=clock)
+    database = await with_consultations(await Database.open(db_path, clock=clock))
     yield database
     await database.close()

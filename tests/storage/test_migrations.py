@@ -12,6 +12,7 @@ import pytest
 from conversations.model import Answer
 from storage import Database, RecordNotFound, StorageError
 from storage.schema import MIGRATIONS_DIR, load_migrations
+from tests.storage.conftest import METEP, PILOT
 from tests.storage.on_disk import query_file
 
 LATEST = len(load_migrations())
@@ -35,7 +36,8 @@ async def test_migrates_an_empty_database_to_the_latest_version(db_path: Path) -
         name
         for (name,) in query_file(db_path, "SELECT name FROM sqlite_schema WHERE type = 'table'")
     }
-    assert tables == {"respondents", "sessions", "answers"}
+    assert tables == {"respondents", "sessions", "answers", "consultations", "consultation_texts",
+                      "roles", "invitations"}
 
 
 async def test_ships_migrations_numbered_from_one_without_gaps() -> None:
@@ -60,8 +62,9 @@ async def test_reopening_a_current_database_applies_nothing_again(
 
 
 async def test_applies_only_the_migrations_a_database_lacks(tmp_path: Path, db_path: Path) -> None:
-    await (await Database.open(db_path)).close()
-    directory = migrations_dir(tmp_path, **{"0002_more.sql": "CREATE TABLE more (x);"})
+    directory = migrations_dir(tmp_path)
+    await (await Database.open(db_path, migrations_dir=directory)).close()
+    (directory / "0002_more.sql").write_text("CREATE TABLE more (x);")
 
     await (await Database.open(db_path, migrations_dir=directory)).close()
 
@@ -113,7 +116,7 @@ async def test_a_file_database_uses_write_ahead_logging(file_db: Database, db_pa
 
 async def test_foreign_keys_are_enforced(db: Database) -> None:
     with pytest.raises(RecordNotFound, match="no respondent 404"):
-        await db.sessions.start(404, "metep", 1, None)
+        await db.sessions.start(404, METEP, "citizen", None)
 
     with pytest.raises(RecordNotFound, match="no session 404"):
         await db.sessions.save_answer(404, Answer("q1", option_id="yes"), 1)
@@ -128,7 +131,7 @@ async def test_forgetting_a_respondent_deletes_their_sessions_and_answers(
     file_db: Database, db_path: Path
 ) -> None:
     await file_db.respondents.ensure(7, chat_id=70)
-    started = await file_db.sessions.start(7, "metep", 1, None)
+    started = await file_db.sessions.start(7, METEP, "citizen", None)
     await file_db.sessions.save_answer(started.id, Answer("q1", option_id="yes"), 1)
 
     with closing(sqlite3.connect(db_path, isolation_level=None)) as witness:
@@ -136,3 +139,29 @@ async def test_forgetting_a_respondent_deletes_their_sessions_and_answers(
 
     assert query_file(db_path, "SELECT count(*) FROM sessions") == [(0,)]
     assert query_file(db_path, "SELECT count(*) FROM answers") == [(0,)]
+
+
+async def test_sessions_from_before_consultations_keep_their_answers(
+    tmp_path: Path, db_path: Path
+) -> None:
+    first = migrations_dir(tmp_path)
+    await (await Database.open(db_path, migrations_dir=first)).close()
+    query_file(db_path, "INSERT INTO respondents (user_id, chat_id, created_at) VALUES (7, 7, 't')")
+    query_file(db_path, "INSERT INTO sessions (id, user_id, questionnaire_id, questionnaire_version,"
+               " cursor, started_at) VALUES (5, 7, 'metep', 1, 'q2', 't')")
+    query_file(db_path, "INSERT INTO answers (session_id, question_id, option_id,"
+               " questionnaire_version, answered_at) VALUES (5, 'q1', 'yes', 1, 't')")
+
+    db = await Database.open(db_path)
+    try:
+        (consultation,) = await db.consultations.list()
+        session = await db.sessions.get(7, consultation.id)
+        respondent = await db.respondents.get(7)
+    finally:
+        await db.close()
+
+    assert (consultation.questionnaire_id, consultation.status) == ("metep", "open")
+    assert session is not None and session.id == 5 and session.cursor == "q2"
+    assert session.answers == {"q1": Answer("q1", option_id="yes")}
+    assert respondent is not None and respondent.consultation_id == consultation.id
+    assert query_file(db_path, "PRAGMA foreign_key_check") == []

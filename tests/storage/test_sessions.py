@@ -9,6 +9,7 @@ import pytest
 
 from conversations.model import Answer
 from storage import Database, RecordNotFound, Session
+from tests.storage.conftest import METEP, PILOT, with_consultations
 from tests.storage.on_disk import query_file
 
 USER = 7
@@ -17,11 +18,11 @@ USER = 7
 @pytest.fixture
 async def session(db: Database) -> Session:
     await db.respondents.ensure(USER, chat_id=70)
-    return await db.sessions.start(USER, "metep", version=3, cursor="p1.q1")
+    return await db.sessions.start(USER, METEP, "citizen", cursor="p1.q1")
 
 
 async def current(db: Database) -> Session:
-    found = await db.sessions.get(USER, "metep")
+    found = await db.sessions.get(USER, METEP)
     assert found is not None
     return found
 
@@ -29,7 +30,7 @@ async def current(db: Database) -> Session:
 async def test_get_returns_none_before_the_questionnaire_is_started(db: Database) -> None:
     await db.respondents.ensure(USER, chat_id=70)
 
-    assert await db.sessions.get(USER, "metep") is None
+    assert await db.sessions.get(USER, METEP) is None
 
 
 async def test_start_creates_an_unfinished_session_without_answers(
@@ -38,8 +39,8 @@ async def test_start_creates_an_unfinished_session_without_answers(
     assert session == Session(
         id=session.id,
         user_id=USER,
-        questionnaire_id="metep",
-        questionnaire_version=3,
+        consultation_id=METEP,
+        role="citizen",
         cursor="p1.q1",
         prompt_message_id=None,
         finished=False,
@@ -52,15 +53,15 @@ async def test_start_returns_an_existing_session_unchanged(db: Database, session
     await db.sessions.save_answer(session.id, Answer("q1", option_id="yes"), 1)
     await db.sessions.set_cursor(session.id, "p1.q2")
 
-    again = await db.sessions.start(USER, "metep", version=4, cursor=None)
+    again = await db.sessions.start(USER, METEP, "citizen", cursor=None)
 
     assert again == await current(db)
-    assert (again.id, again.questionnaire_version, again.cursor) == (session.id, 3, "p1.q2")
+    assert (again.id, again.role, again.cursor) == (session.id, "citizen", "p1.q2")
     assert dict(again.answers) == {"q1": Answer("q1", option_id="yes")}
 
 
 async def test_each_questionnaire_has_its_own_session(db: Database, session: Session) -> None:
-    other = await db.sessions.start(USER, "pilot", version=1, cursor=None)
+    other = await db.sessions.start(USER, PILOT, "citizen", cursor=None)
     await db.sessions.save_answer(other.id, Answer("q1", option_id="no"), 1)
 
     assert other.id != session.id
@@ -69,7 +70,7 @@ async def test_each_questionnaire_has_its_own_session(db: Database, session: Ses
 
 async def test_start_for_an_unknown_respondent_raises_record_not_found(db: Database) -> None:
     with pytest.raises(RecordNotFound, match="no respondent 404"):
-        await db.sessions.start(404, "metep", version=1, cursor=None)
+        await db.sessions.start(404, METEP, "citizen", cursor=None)
 
 
 async def test_save_answer_stores_choices_comments_and_skips(
@@ -90,7 +91,7 @@ async def test_answering_again_replaces_the_earlier_answer_and_its_time(
     file_db: Database, db_path: Path
 ) -> None:
     await file_db.respondents.ensure(USER, chat_id=70)
-    started = await file_db.sessions.start(USER, "metep", version=1, cursor=None)
+    started = await file_db.sessions.start(USER, METEP, "citizen", cursor=None)
     await file_db.sessions.save_answer(started.id, Answer("q1", option_id="yes"), 1)
     [(first_time,)] = query_file(db_path, "SELECT answered_at FROM answers")
 
@@ -132,7 +133,7 @@ async def test_finish_is_idempotent_and_keeps_the_first_time(
     file_db: Database, db_path: Path
 ) -> None:
     await file_db.respondents.ensure(USER, chat_id=70)
-    started = await file_db.sessions.start(USER, "metep", version=1, cursor=None)
+    started = await file_db.sessions.start(USER, METEP, "citizen", cursor=None)
 
     await file_db.sessions.finish(started.id)
     first = query_file(db_path, "SELECT finished_at FROM sessions")
@@ -174,7 +175,7 @@ async def test_the_answers_of_a_session_cannot_be_changed_in_memory(
 
 async def test_a_session_copies_the_answers_it_is_given() -> None:
     given = {"q1": Answer("q1", option_id="yes")}
-    made = Session(1, USER, "metep", 1, None, None, False, given)
+    made = Session(1, USER, METEP, "citizen", None, None, False, given)
 
     given["q2"] = Answer("q2")
 
@@ -182,28 +183,28 @@ async def test_a_session_copies_the_answers_it_is_given() -> None:
 
 
 async def test_answers_survive_closing_and_reopening_a_file_database(db_path: Path) -> None:
-    first = await Database.open(db_path)
+    first = await with_consultations(await Database.open(db_path))
     await first.respondents.ensure(USER, chat_id=70)
-    started = await first.sessions.start(USER, "metep", version=2, cursor="p1.q2")
+    started = await first.sessions.start(USER, METEP, "citizen", cursor="p1.q2")
     await first.sessions.save_answer(started.id, Answer("q1", option_id="yes"), 1)
     await first.sessions.set_prompt(started.id, 42)
     await first.close()
 
     second = await Database.open(db_path)
     try:
-        reopened = await second.sessions.get(USER, "metep")
+        reopened = await second.sessions.get(USER, METEP)
     finally:
         await second.close()
 
     answers = {"q1": Answer("q1", option_id="yes")}
-    assert reopened == Session(started.id, USER, "metep", 2, "p1.q2", 42, False, answers)
+    assert reopened == Session(started.id, USER, METEP, "citizen", "p1.q2", 42, False, answers)
 
 
 async def test_an_answer_keeps_the_questionnaire_version_it_was_given_under(
     file_db: Database, db_path: Path
 ) -> None:
     await file_db.respondents.ensure(7, chat_id=70)
-    session = await file_db.sessions.start(7, "metep", 1, "q1")
+    session = await file_db.sessions.start(7, METEP, "citizen", "q1")
     await file_db.sessions.save_answer(session.id, Answer("q1", option_id="yes"), 1)
     await file_db.sessions.save_answer(session.id, Answer("q2", option_id="no"), 2)
     rows = query_file(db_path, "SELECT question_id, questionnaire_version FROM answers ORDER BY 1")

@@ -7,6 +7,7 @@ import asyncio
 import pytest
 
 from conversations.model import Answer
+from tests.storage.conftest import METEP, PILOT
 from storage import Database, Respondent, Session
 
 USER = 7
@@ -19,7 +20,7 @@ class Boom(Exception):
 @pytest.fixture
 async def session(db: Database) -> Session:
     await db.respondents.ensure(USER, chat_id=70)
-    return await db.sessions.start(USER, "metep", version=1, cursor="q1")
+    return await db.sessions.start(USER, METEP, "citizen", cursor="q1")
 
 
 async def respondent(db: Database, user_id: int = USER) -> Respondent:
@@ -29,7 +30,7 @@ async def respondent(db: Database, user_id: int = USER) -> Respondent:
 
 
 async def current(db: Database) -> Session:
-    found = await db.sessions.get(USER, "metep")
+    found = await db.sessions.get(USER, METEP)
     assert found is not None
     return found
 

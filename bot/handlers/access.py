@@ -1,0 +1,95 @@
+"""Roles: who someone is (/whoami), inviting officials (/invite) and the permission check."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import UTC, datetime, timedelta
+from html import escape
+
+from telegram import Update
+
+from bot import screens
+from bot.context import BarazaContext
+from bot.i18n import Translator
+from bot.turns import Turn
+from conversations.roles import Permission, Role, allows
+
+INVITATION_LIFETIME = timedelta(days=7)
+
+
+def token_hash(token: str) -> str:
+    """Invitations are stored by this hash, so a leaked database holds no usable link."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def refusal(t: Translator, permission: Permission) -> str:
+    """The polite answer to someone whose role does not allow what they asked."""
+    if permission is Permission.READ_SUMMARY:
+        return t._("Sorry, only moderators and invited officials can do that.")
+    return t._("Sorry, only moderators can do that.")
+
+
+async def permitted(context: BarazaContext, turn: Turn, permission: Permission) -> Role | None:
+    """The user's role if it grants ``permission`` (checked on every use); else a refusal."""
+    role, _ = await context.services.turns.role_of(turn.respondent.user_id)
+    if allows(role, permission):
+        return role
+    await context.bot.send_message(turn.respondent.chat_id,
+                                   turn.t.directed(refusal(turn.t, permission)))
+    return None
+
+
+async def whoami(update: Update, context: BarazaContext) -> None:
+    """Say which role the user has (/whoami)."""
+    entered = await context.services.turns.enter(update)
+    if entered is None:
+        return
+    turn, _ = entered
+    t = turn.t
+    role, agency = await context.services.turns.role_of(turn.respondent.user_id)
+    names = {Role.CITIZEN: t._("citizen"), Role.OFFICIAL: t._("official"),
+             Role.MODERATOR: t._("moderator")}
+    text = t._("Your role: {role}.").format(role=names[role])
+    if agency:
+        text += "\n" + t._("Agency or region: {agency}").format(agency=t.isolate(escape(agency)))
+    await context.bot.send_message(turn.respondent.chat_id, t.directed(text))
+
+
+async def invite(update: Update, context: BarazaContext) -> None:
+    """Create a single-use link that makes whoever opens it an official (/invite [agency])."""
+    entered = await context.services.turns.enter(update)
+    if entered is None:
+        return
+    turn, _ = entered
+    if await permitted(context, turn, Permission.INVITE) is None:
+        return
+    t = turn.t
+    agency = " ".join(context.args or []).strip()[:100] or None
+    token = secrets.token_urlsafe(24)
+    expires = datetime.now(UTC) + INVITATION_LIFETIME
+    await context.services.db.invitations.create(
+        token_hash(token), agency, turn.respondent.user_id, expires)
+    link = f"https://t.me/{context.bot.username}?start={token}"
+    lines = [t._("Send this link to the official. It works once and expires in {days} days:")
+             .format(days=t.number(INVITATION_LIFETIME.days)), "", escape(link)]
+    if agency:
+        lines.append(t._("Agency or region: {agency}").format(agency=t.isolate(escape(agency))))
+    await context.bot.send_message(turn.respondent.chat_id, t.directed("\n".join(lines)))
+
+
+async def redeem_invitation(context: BarazaContext, turn: Turn, token: str) -> None:
+    """Make the user an official if ``token`` is a valid, unused, unexpired invitation."""
+    t, db = turn.t, context.services.db
+    role, _ = await context.services.turns.role_of(turn.respondent.user_id)
+    invitation = await db.invitations.redeem(token_hash(token[:64]), turn.respondent.user_id)
+    if invitation is None:
+        text = t._("This invitation link is not valid: it may have been used already or have expired.")
+    elif role is Role.MODERATOR:
+        text = t._("You are a moderator already; the invitation was not needed.")
+    else:
+        await db.roles.grant(turn.respondent.user_id, Role.OFFICIAL.value, invitation.agency,
+                             invitation.created_by)
+        text = t._("Welcome! You are now registered as an official. You answer the same "
+                   "questions as citizens, and /summary shows how the answers compare.")
+    await context.bot.send_message(turn.respondent.chat_id, t.directed(text))

@@ -1,0 +1,187 @@
+"""Moderators run consultations from the chat: create, translate, schedule, open, close, list."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from html import escape
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+
+from bot import callbacks, screens
+from bot.context import BarazaContext
+from bot.handlers.access import permitted, refusal
+from bot.i18n import Translator
+from bot.scheduling import change_status, schedule
+from bot.turns import Turn
+from conversations.roles import Permission, allows
+from storage import Consultation, ConsultationText
+
+
+def _status_name(t: Translator, status: str) -> str:
+    return {"draft": t._("draft"), "open": t._("open"), "closed": t._("closed")}[status]
+
+
+def consultation_list(t: Translator, consultations: list[Consultation]) -> screens.Screen:
+    """Every consultation with its status and schedule, and buttons to open or close it."""
+    lines = [t._("<b>Consultations</b>")]
+    rows = []
+    for c in consultations:
+        title = escape(screens.consultation_text(t, c).title)
+        lines.append(f"#{c.id} · {_status_name(t, c.status)} · {title}")
+        if c.opens_at:
+            lines.append("   " + t._("opens {moment}").format(moment=t.moment(c.opens_at)))
+        if c.closes_at:
+            lines.append("   " + t._("closes {moment}").format(moment=t.moment(c.closes_at)))
+        if c.status == "draft":
+            rows.append([InlineKeyboardButton(t._("Open #{number}").format(number=c.id),
+                                              callback_data=callbacks.encode(callbacks.Moderate("open", c.id)))])
+        if c.status in ("draft", "open"):
+            rows.append([InlineKeyboardButton(t._("Close #{number}").format(number=c.id),
+                                              callback_data=callbacks.encode(callbacks.Moderate("close", c.id)))])
+    if not consultations:
+        lines.append(t._("There are none yet."))
+    lines += ["", t._("Create one: /newconsultation Title | Description"),
+              t._("Translate it: /translate number language Title | Description"),
+              t._("Schedule it (UTC): /schedule number 2030-01-31T09:00 2030-02-28T18:00")]
+    return screens.Screen(t.directed("\n".join(lines)), InlineKeyboardMarkup(rows) if rows else None)
+
+
+async def _moderator(update: Update, context: BarazaContext) -> Turn | None:
+    entered = await context.services.turns.enter(update)
+    if entered is None:
+        return None
+    turn, _ = entered
+    if await permitted(context, turn, Permission.MANAGE_CONSULTATIONS) is None:
+        return None
+    return turn
+
+
+async def _reply(context: BarazaContext, turn: Turn, text: str) -> None:
+    await context.bot.send_message(turn.respondent.chat_id, turn.t.directed(text))
+
+
+async def list_consultations(update: Update, context: BarazaContext) -> None:
+    """List the consultations with buttons to open and close them (/consultations)."""
+    turn = await _moderator(update, context)
+    if turn is None:
+        return
+    screen = consultation_list(turn.t, await context.services.db.consultations.list())
+    await context.bot.send_message(turn.respondent.chat_id, screen.text, reply_markup=screen.keyboard)
+
+
+def _title_and_description(text: str) -> ConsultationText | None:
+    title, _, description = text.partition("|")
+    title, description = title.strip(), description.strip()
+    if not title or len(title) > 200 or len(description) > 1000:
+        return None
+    return ConsultationText(title, description)
+
+
+async def new_consultation(update: Update, context: BarazaContext) -> None:
+    """Create a draft consultation of the questionnaire (/newconsultation Title | Description)."""
+    turn = await _moderator(update, context)
+    if turn is None:
+        return
+    t = turn.t
+    text = _title_and_description(" ".join(context.args or []))
+    if text is None:
+        await _reply(context, turn, t._("Please give a title (up to 200 characters), then "
+                                        "optionally | and a description: /newconsultation "
+                                        "Title | Description"))
+        return
+    q = context.services.questionnaire
+    created = await context.services.db.consultations.create(
+        q.id, q.version, {t.locale: text}, created_by=turn.respondent.user_id)
+    await _reply(context, turn, t._("Consultation #{number} was created as a draft. Open it from "
+                                    "/consultations when it is ready.").format(number=created.id))
+
+
+async def translate(update: Update, context: BarazaContext) -> None:
+    """Give a consultation's title and description in a language (/translate 3 fr Titre | …)."""
+    turn = await _moderator(update, context)
+    if turn is None:
+        return
+    t, services = turn.t, context.services
+    args = context.args or []
+    consultation = await _consultation(context, args[0] if args else "")
+    locale = services.catalogs.supported(args[1]) if len(args) > 1 else None
+    text = _title_and_description(" ".join(args[2:]))
+    if consultation is None or locale is None or text is None:
+        await _reply(context, turn, t._("Usage: /translate number language Title | Description "
+                                        "(languages: {languages})").format(
+            languages=", ".join(services.catalogs.locales)))
+        return
+    await services.db.consultations.set_text(consultation.id, locale, text)
+    await _reply(context, turn, t._("Saved the {language} text of consultation #{number}.").format(
+        language=t.isolate(services.catalogs.autonym(locale)), number=consultation.id))
+
+
+async def schedule_consultation(update: Update, context: BarazaContext) -> None:
+    """Set when a consultation opens and closes by itself (/schedule 3 OPENS CLOSES, UTC)."""
+    turn = await _moderator(update, context)
+    if turn is None:
+        return
+    t, services = turn.t, context.services
+    args = context.args or []
+    consultation = await _consultation(context, args[0] if args else "")
+    moments = [_moment(a) for a in args[1:3]]
+    if (consultation is None or len(args) != 3 or any(m is False for m in moments)
+            or (moments[0] and moments[1] and moments[0] >= moments[1])):
+        await _reply(context, turn, t._("Usage: /schedule number OPENS CLOSES, times in UTC like "
+                                        "2030-01-31T09:00, or - for none; it must close after it "
+                                        "opens."))
+        return
+    opens_at, closes_at = (m or None for m in moments)
+    await services.db.consultations.set_schedule(consultation.id, opens_at, closes_at)  # type: ignore[arg-type]
+    updated = await services.db.consultations.get(consultation.id)
+    assert updated is not None
+    schedule(context.application, updated)
+    await _reply(context, turn, t._("Schedule of consultation #{number} saved.").format(
+        number=consultation.id))
+
+
+async def moderate(update: Update, context: BarazaContext, action: callbacks.Moderate) -> None:
+    """Open or close a consultation from its button; the role is checked on every tap."""
+    query = update.callback_query
+    assert query is not None
+    entered = await context.services.turns.enter(update)
+    if entered is None or entered[0].repeated_tap:
+        await query.answer()
+        return
+    turn, _ = entered
+    t = turn.t
+    role, _ = await context.services.turns.role_of(turn.respondent.user_id)
+    if not allows(role, Permission.MANAGE_CONSULTATIONS):
+        await query.answer(refusal(t, Permission.MANAGE_CONSULTATIONS), show_alert=True)
+        return
+    if await context.services.db.consultations.get(action.consultation) is None:
+        await query.answer(screens.problem(t, screens.Problem.INVALID), show_alert=True)
+        return
+    if not await change_status(context.services.db, action.consultation, action.verb):
+        await query.answer(t._("Nothing changed: that consultation is not in a state for this."))
+        return
+    for listener in context.services.status_listeners:
+        await listener(context.application, action.consultation, action.verb)
+    message = (t._("Consultation #{number} is now open.") if action.verb == "open"
+               else t._("Consultation #{number} is now closed.")).format(number=action.consultation)
+    await query.answer(message)
+    screen = consultation_list(t, await context.services.db.consultations.list())
+    if isinstance(query.message, Message):
+        await query.message.edit_text(screen.text, reply_markup=screen.keyboard)
+
+
+async def _consultation(context: BarazaContext, number: str) -> Consultation | None:
+    if not number.lstrip("#").isdigit():
+        return None
+    return await context.services.db.consultations.get(int(number.lstrip("#")))
+
+
+def _moment(text: str) -> datetime | None | bool:
+    """A UTC time from ``2030-01-31T09:00``; None for "-"; False when it cannot be read."""
+    if text == "-":
+        return None
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return False
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)

@@ -1,0 +1,64 @@
+"""Consultations open and close on time: PTB's JobQueue, re-created from the database at start.
+
+JobQueue jobs live in memory only, so the database is the schedule: at start-up every overdue
+change is applied at once and every future one becomes a job again.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+
+from telegram.ext import Application, CallbackContext
+
+from bot.context import SERVICES, Services
+from storage import Consultation, Database
+
+_logger = logging.getLogger(__name__)
+
+# Which statuses a scheduled change may leave, per verb.
+TRANSITIONS = {"open": ("open", ("draft",)), "close": ("closed", ("draft", "open"))}
+
+
+def job_name(consultation_id: int, verb: str) -> str:
+    return f"consultation:{consultation_id}:{verb}"
+
+
+async def change_status(db: Database, consultation_id: int, verb: str) -> bool:
+    """Open or close a consultation if its status allows; False when nothing changed."""
+    status, allowed_from = TRANSITIONS[verb]
+    return await db.consultations.set_status(consultation_id, status, expected=allowed_from)
+
+
+def schedule(application: Application, consultation: Consultation,
+             now: datetime | None = None) -> None:
+    """Replace the consultation's jobs with ones for its future opening and closing."""
+    assert application.job_queue is not None
+    now = now or datetime.now(UTC)
+    for verb, moment in (("open", consultation.opens_at), ("close", consultation.closes_at)):
+        name = job_name(consultation.id, verb)
+        for job in application.job_queue.get_jobs_by_name(name):
+            job.schedule_removal()
+        if moment is not None and moment > now:
+            application.job_queue.run_once(_run_transition, when=moment, name=name,
+                                           data=(consultation.id, verb))
+
+
+async def restore(application: Application, db: Database) -> None:
+    """At start-up: apply what fell due while the bot was down, schedule the rest."""
+    now = datetime.now(UTC)
+    for consultation in await db.consultations.list(("draft", "open")):
+        for verb, moment in (("open", consultation.opens_at), ("close", consultation.closes_at)):
+            if moment is not None and moment <= now and await change_status(db, consultation.id, verb):
+                _logger.info("Consultation %s: %s (due %s)", consultation.id, verb, moment)
+        schedule(application, consultation, now)
+
+
+async def _run_transition(context: CallbackContext) -> None:
+    """Job callback: open or close a consultation on time."""
+    consultation_id, verb = context.job.data  # type: ignore[union-attr, misc]
+    services: Services = context.application.bot_data[SERVICES]
+    if await change_status(services.db, consultation_id, verb):
+        _logger.info("Consultation %s: %s on schedule", consultation_id, verb)
+        for listener in services.status_listeners:
+            await listener(context.application, consultation_id, verb)
