@@ -1,0 +1,160 @@
+"""Moderators run consultations, officials join by invitation, citizens are refused the rest."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.application import build_application, running
+from bot.config import Settings
+from bot.i18n import Catalogs
+from conversations.model import Questionnaire
+from emulator import BotApiEmulator
+
+from .test_citizen_walk import consent
+from .walk import shown_question
+
+MODERATOR = 1  # the e2e settings name user 1 a moderator
+REFUSAL = "Sorry, only moderators can do that."
+
+
+@pytest.mark.parametrize("command", [
+    "/consultations", "/newconsultation Secret plans", "/translate 1 fr Titre", "/invite Treasury",
+    "/schedule 1 - -",
+])
+async def test_citizen_is_refused_every_privileged_command(bot: BotApiEmulator, command: str) -> None:
+    citizen = bot.user(500, language_code="en")
+    await citizen.send(command)
+    assert citizen.last_message.text == REFUSAL
+
+
+async def test_citizen_gets_the_refusal_in_their_language(bot: BotApiEmulator, catalogs: Catalogs) -> None:
+    citizen = bot.user(501, language_code="es")
+    await citizen.send("/consultations")
+    assert citizen.last_message.text == catalogs.translator("es")._(REFUSAL)
+
+
+async def test_forged_moderator_button_from_a_citizen_changes_nothing(
+        bot: BotApiEmulator, catalogs: Catalogs) -> None:
+    citizen = bot.user(502, language_code="en")
+    await consent(citizen, catalogs, "en")
+    await citizen.click_data("m|close|1")
+    assert citizen.callback_answers[-1].text == REFUSAL
+    moderator = bot.user(MODERATOR, language_code="en")
+    await moderator.send("/consultations")
+    assert "#1 · open" in moderator.last_message.text
+
+
+async def test_whoami_tells_each_role(bot: BotApiEmulator) -> None:
+    citizen, moderator = bot.user(503), bot.user(MODERATOR)
+    await citizen.send("/whoami")
+    await moderator.send("/whoami")
+    assert citizen.last_message.text == "Your role: citizen."
+    assert moderator.last_message.text == "Your role: moderator."
+
+
+async def invitation_token(moderator, agency: str = "") -> str:  # noqa: ANN001
+    await moderator.send(f"/invite {agency}".strip())
+    match = re.search(r"\?start=([A-Za-z0-9_-]+)", moderator.last_message.text)
+    assert match, moderator.last_message.text
+    return match[1]
+
+
+async def test_official_joins_by_a_single_use_invitation(bot: BotApiEmulator) -> None:
+    moderator = bot.user(MODERATOR)
+    token = await invitation_token(moderator, "Ministry of ICT")
+    assert f"https://t.me/{bot.bot_user['username']}?start={token}" in moderator.last_message.text
+
+    official = bot.user(510, language_code="en")
+    await official.send(f"/start {token}")
+    assert "You are now registered as an official." in official.messages[0].text
+    await official.send("/whoami")
+    assert official.last_message.text == "Your role: official.\nAgency or region: Ministry of ICT"
+
+    stranger = bot.user(511, language_code="en")
+    await stranger.send(f"/start {token}")
+    assert "This invitation link is not valid" in stranger.messages[0].text
+    await stranger.send("/whoami")
+    assert stranger.last_message.text == "Your role: citizen."
+
+
+async def test_forged_invitation_token_is_refused(bot: BotApiEmulator) -> None:
+    user = bot.user(512)
+    await user.send("/start abcdefghijklmnopqrstuvwxyz012345")
+    assert "This invitation link is not valid" in user.messages[0].text
+
+
+async def test_invitations_are_stored_only_as_hashes(bot: BotApiEmulator, settings: Settings) -> None:
+    token = await invitation_token(bot.user(MODERATOR))
+    assert token.encode() not in Path(settings.database).read_bytes()
+
+
+async def test_moderator_creates_translates_and_opens_a_consultation_citizens_then_choose(
+        bot: BotApiEmulator, catalogs: Catalogs, metep: Questionnaire) -> None:
+    moderator = bot.user(MODERATOR, language_code="en")
+    await moderator.send("/newconsultation Budget 2027 | How open is the budget process?")
+    assert "Consultation #2 was created as a draft." in moderator.last_message.text
+    await moderator.send("/translate 2 fr Budget 2027 | Le budget est-il ouvert ?")
+    assert "Saved the Français text of consultation #2." in moderator.last_message.text
+    await moderator.send("/consultations")
+    await moderator.click("Open #2")
+    assert moderator.callback_answers[-1].text == "Consultation #2 is now open."
+    assert "#2 · open · Budget 2027" in moderator.last_message.text
+
+    citizen = bot.user(520, language_code="fr")
+    await consent(citizen, catalogs, "fr")
+    fr = catalogs.translator("fr")
+    assert fr._("Several consultations are open. Which one would you like to answer?") \
+        in citizen.last_message.text
+    await citizen.click("Budget 2027")
+    assert "Le budget est-il ouvert ?" in citizen.last_message.text
+    assert shown_question(metep, fr, citizen.last_message.text).id == "framework.info_law"
+
+
+async def test_closed_consultation_refuses_answers_in_the_users_language(
+        bot: BotApiEmulator, catalogs: Catalogs) -> None:
+    citizen = bot.user(530, language_code="ru")
+    await consent(citizen, catalogs, "ru")
+    moderator = bot.user(MODERATOR, language_code="en")
+    await moderator.send("/consultations")
+    await moderator.click("Close #1")
+    ru = catalogs.translator("ru")
+    await citizen.click(ru.pgettext("metep:scale:yes_no:yes", "Yes"))
+    closed = ru._("This consultation is closed and no longer takes answers. Thank you for your interest.")
+    assert citizen.callback_answers[-1].text == closed
+    await citizen.send("/start")
+    assert ru._("No consultation is open right now. We will let you know when one opens.") \
+        in citizen.last_message.text
+    assert "Open #1" not in moderator.buttons  # a closed consultation is not reopened
+
+
+async def test_schedule_is_refused_when_it_closes_before_it_opens(bot: BotApiEmulator) -> None:
+    moderator = bot.user(MODERATOR)
+    await moderator.send("/schedule 1 2030-02-01T00:00 2030-01-01T00:00")
+    assert moderator.last_message.text.startswith("Usage: /schedule")
+
+
+async def test_scheduled_consultation_opens_and_closes_on_time_even_across_a_restart(
+        emulator: BotApiEmulator, settings: Settings, metep: Questionnaire, catalogs: Catalogs) -> None:
+    moderator = emulator.user(MODERATOR, language_code="en")
+    first = build_application(settings, metep, catalogs, update_processor=emulator.processor)  # type: ignore[attr-defined]
+    async with running(first, poll_timeout=1):
+        await moderator.send("/newconsultation Timed")
+        opens = datetime.now(UTC) + timedelta(seconds=3)
+        closes = opens + timedelta(seconds=2)
+        await moderator.send(f"/schedule 2 {opens:%Y-%m-%dT%H:%M:%S} {closes:%Y-%m-%dT%H:%M:%S}")
+        assert moderator.last_message.text == "Schedule of consultation #2 saved."
+    # The bot was down while the jobs were due to be set up; a new one rebuilds them.
+    second = build_application(settings, metep, catalogs, update_processor=emulator.processor)  # type: ignore[attr-defined]
+    async with running(second, poll_timeout=1):
+        await asyncio.sleep(max(0.0, (opens - datetime.now(UTC)).total_seconds()) + 0.5)
+        await moderator.send("/consultations")
+        assert "#2 · open · Timed" in moderator.last_message.text
+        await asyncio.sleep(max(0.0, (closes - datetime.now(UTC)).total_seconds()) + 0.5)
+        await moderator.send("/consultations")
+        assert "#2 · closed · Timed" in moderator.last_message.text
+    assert emulator.errors == []
