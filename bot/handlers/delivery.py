@@ -29,6 +29,11 @@ async def show(context: BarazaContext, turn: Turn, session: Session, event: Even
         sent = await context.bot.send_message(turn.respondent.chat_id, screen.text,
                                               reply_markup=screen.keyboard)
         message_id = sent.message_id
+    previous = session.prompt_message_id
+    if previous is not None and previous != message_id:
+        # That message still shows a question with its buttons; now another one does the job.
+        await context.bot.edit_message_reply_markup(turn.respondent.chat_id, previous,
+                                                    reply_markup=None)
     if isinstance(event, AskQuestion):
         await services.turns.shown(session, message_id)
 

@@ -81,19 +81,20 @@ async def test_double_tap_answers_the_question_once(
     assert shown_question(metep, fr, answering.last_message.text).id == "framework.info_law_used"
 
 
-async def test_button_of_an_old_question_brings_back_the_current_one(
+async def test_tap_from_an_outdated_keyboard_brings_back_the_current_question(
         bot: BotApiEmulator, catalogs: Catalogs, metep: Questionnaire) -> None:
     t = catalogs.translator("en")
     user = bot.user(202, language_code="en")
     await consent(user, catalogs, "en")
-    await user.click("No")  # info_law; now on consult_duty, edited into the same message
-    await user.send("/start")  # "welcome back": a second message showing consult_duty
-    await user.click("Yes")  # answered on the newest message: now on data_protection
-    old = user.messages[-2]
-    stale = next(b for row in old.buttons for b in row if b.callback_data.endswith("|no"))
-    await user.click_data(stale.callback_data, message_id=old.message_id)
+    first = user.last_message  # shows info_law
+    await user.click("No")  # the same message now shows consult_duty
+    await user.send("/start")  # "welcome back": consult_duty again, in a new message
+    await user.click("Yes")  # answered there: now on data_protection
+    # A slow client still shows the first message's original keyboard and sends a tap from it.
+    await user.click_data("a|1|framework.info_law|yes", message_id=first.message_id)
     assert user.callback_answers[-1].text == t._("That question is no longer open. Here is where you are:")
-    assert shown_question(metep, t, user.message(old.message_id).text).id == "framework.data_protection"
+    assert shown_question(metep, t, user.message(first.message_id).text).id == "framework.data_protection"
+    assert [m.message_id for m in user.messages if m.buttons] == [first.message_id]
 
 
 async def test_button_of_a_consultation_that_does_not_exist_is_refused(
@@ -131,3 +132,15 @@ async def test_finished_respondent_sees_their_scores_again_on_start(
     await user.send("more")
     assert t._("You have already completed the questionnaire. Send /start to see your scores.") \
         in user.last_message.text
+
+
+async def test_only_the_message_showing_the_current_question_keeps_buttons(
+        bot: BotApiEmulator, catalogs: Catalogs, metep: Questionnaire) -> None:
+    t = catalogs.translator("en")
+    user = bot.user(205, language_code="en")
+    await consent(user, catalogs, "en")
+    await user.send("/start")  # "welcome back": the question again, in a new message
+    await user.send("not a button")  # explained, and the question once more
+    with_buttons = [m for m in user.messages if m.buttons]
+    assert len(with_buttons) == 1 and with_buttons[0] is user.last_message
+    assert shown_question(metep, t, user.last_message.text).id == "framework.info_law"
