@@ -17,6 +17,7 @@ from bot.i18n import Catalogs, Translator
 from conversations.extract import message_context
 from conversations.flow import AskQuestion, Problem
 from conversations.model import Option, Pillar, Question, QuestionKind, Questionnaire
+from conversations.roles import Role
 from conversations.scoring import Band, ScoreCard
 from storage import Consultation, ConsultationText
 
@@ -234,12 +235,27 @@ def commands(t: Translator) -> list[tuple[str, str]]:
     ]
 
 
-def help_text(t: Translator) -> Screen:
+def moderator_commands(t: Translator) -> list[tuple[str, str]]:
+    """Commands only moderators may use (each checks the role on every use)."""
+    return [
+        ("consultations", t._("List, open and close consultations")),
+        ("newconsultation", t._("Create a consultation: Title | Description")),
+        ("translate", t._("Give a consultation's title in another language")),
+        ("schedule", t._("Set when a consultation opens and closes")),
+        ("invite", t._("Create an invitation link for an official")),
+    ]
+
+
+def help_text(t: Translator, role: Role = Role.CITIZEN) -> Screen:
+    """The commands this user may use, explained in their language."""
     lines = [t._("<b>How Baraza works</b>"),
              t._("I ask you questions one at a time; answer with the buttons under each "
                  "question. You can stop at any time and continue later where you left off."),
              ""]
     lines += [f"/{name} — {escape(description)}" for name, description in commands(t)]
+    if role is Role.MODERATOR:
+        lines += ["", t._("<b>For moderators</b>")]
+        lines += [f"/{name} — {escape(description)}" for name, description in moderator_commands(t)]
     return _finish(t, "\n".join(lines))
 
 

@@ -22,7 +22,8 @@ async def help_command(update: Update, context: BarazaContext) -> None:
     if entered is None:
         return
     turn, _ = entered
-    await context.bot.send_message(turn.respondent.chat_id, screens.help_text(turn.t).text)
+    role, _ = await context.services.turns.role_of(turn.respondent.user_id)
+    await context.bot.send_message(turn.respondent.chat_id, screens.help_text(turn.t, role).text)
 
 
 async def unknown_command(update: Update, context: BarazaContext) -> None:

@@ -158,3 +158,11 @@ async def test_scheduled_consultation_opens_and_closes_on_time_even_across_a_res
         await moderator.send("/consultations")
         assert "#2 · closed · Timed" in moderator.last_message.text
     assert emulator.errors == []
+
+
+async def test_help_shows_moderators_their_commands_and_citizens_not(bot: BotApiEmulator) -> None:
+    moderator, citizen = bot.user(MODERATOR), bot.user(540)
+    await moderator.send("/help")
+    await citizen.send("/help")
+    assert "/consultations — List, open and close consultations" in moderator.last_message.text
+    assert "/consultations" not in citizen.last_message.text
