@@ -1,8 +1,7 @@
-"""Telegram's text formatting: the HTML parse mode, parsed the way the Bot API server parses it.
+"""Telegram's text formatting: the HTML parse mode, parsed the way the Bot API server parses it."""
 
-The parser follows tdlib's `parse_html` (td/telegram/MessageEntity.cpp) byte for byte so that the
-error descriptions, including their byte offsets, match what api.telegram.org answers.
-"""
+# The parser follows tdlib's parse_html (td/telegram/MessageEntity.cpp) step by step so that error
+# descriptions, byte offsets included, match what api.telegram.org answers.
 
 from __future__ import annotations
 

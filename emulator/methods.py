@@ -458,8 +458,10 @@ def _reply_target(chat: ChatState, params: dict[str, Any]) -> int | None:
         )
     if message_id in (None, ""):
         return None
-    if chat.has_message(int(message_id)):
-        return int(message_id)
+    if not isinstance(message_id, int):
+        raise bad_request("message to be replied not found")
+    if chat.has_message(message_id):
+        return message_id
     if allow:
         return None
     raise bad_request("message to be replied not found")

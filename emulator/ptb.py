@@ -1,11 +1,9 @@
-"""An idle probe for an in-process python-telegram-bot Application.
+"""An idle probe for an in-process python-telegram-bot Application."""
 
-Pass it as the Application's update processor and as the emulator's idle_probe:
-
-    probe = ProcessedUpdates()
-    app = ApplicationBuilder()...concurrent_updates(probe).build()
-    emulator.idle_probe = probe
-"""
+# Use one object as both the Application's update processor and the emulator's idle probe:
+#     probe = ProcessedUpdates()
+#     app = ApplicationBuilder()...concurrent_updates(probe).build()
+#     emulator.idle_probe = probe
 
 from __future__ import annotations
 

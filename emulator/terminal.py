@@ -110,12 +110,10 @@ def _write_message(
 
 
 def _stdin_reader() -> asyncio.StreamReader:
-    """Lines from stdin without blocking the event loop.
-
-    A daemon thread does blocking os.read calls: connect_read_pipe would switch the terminal to
-    non-blocking mode, which it shares with stdout, and sys.stdin's buffer lock held by a blocked
-    daemon thread aborts the interpreter at exit.
-    """
+    """Lines from stdin without blocking the event loop."""
+    # A daemon thread does blocking os.read calls: connect_read_pipe would switch the terminal, which
+    # stdout shares, to non-blocking mode, and a daemon thread blocked while holding sys.stdin's
+    # buffer lock aborts the interpreter at exit.
     loop = asyncio.get_running_loop()
     reader = asyncio.StreamReader()
 
