@@ -1,5 +1,6 @@
 """Persistence for Baraza: every SQL statement of the project lives in this package."""
 
+from storage.broadcasts import Broadcast, BroadcastRepository, DeliveryCounts, Recipient
 from storage.database import Database
 from storage.errors import RecordNotFound, StorageError
 from storage.consultations import ConsultationRepository
@@ -7,8 +8,21 @@ from storage.records import Consultation, ConsultationText, Invitation, Responde
 from storage.roles import InvitationRepository, RoleRepository
 from storage.respondents import RespondentRepository
 from storage.sessions import SessionRepository
+from storage.summaries import (
+    Comment,
+    DigestRepository,
+    ExportedAnswer,
+    ExportRepository,
+    SecretRepository,
+    Subscriber,
+    SummaryRepository,
+)
 
 __all__ = [
+    "Broadcast",
+    "BroadcastRepository",
+    "DeliveryCounts",
+    "Recipient",
     "Consultation",
     "ConsultationRepository",
     "ConsultationText",
@@ -23,4 +37,11 @@ __all__ = [
     "Session",
     "SessionRepository",
     "StorageError",
+    "Comment",
+    "DigestRepository",
+    "ExportedAnswer",
+    "ExportRepository",
+    "SecretRepository",
+    "Subscriber",
+    "SummaryRepository",
 ]

@@ -18,9 +18,11 @@ class Connection:
     """Runs statements on one aiosqlite connection for many asyncio tasks.
 
     The connection has a single transaction state, so while one task's transaction is open no other
-    task may write: every write holds the write lock. A write outside a transaction is a single
-    statement, which SQLite commits atomically on its own, so it needs no BEGIN of its own (one
-    thread hop instead of three). Reads skip the lock and may see another task's uncommitted writes.
+    task may use it: every statement holds the lock (reentrant for the task holding it). Reads take
+    it too, or they would see another task's uncommitted writes; aiosqlite runs every statement on
+    the connection's one thread anyway, so this costs no parallelism. A write outside a transaction
+    is a single statement, which SQLite commits atomically on its own, so it needs no BEGIN (one
+    thread hop instead of three).
     """
 
     def __init__(self, raw: aiosqlite.Connection) -> None:
@@ -29,7 +31,8 @@ class Connection:
 
     async def fetch(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
         """Run one read statement and return all its rows."""
-        return list(await self._raw.execute_fetchall(sql, params))
+        async with self._write_lock.hold():
+            return list(await self._raw.execute_fetchall(sql, params))
 
     async def write(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
         """Run one write statement (rows from RETURNING); it joins this task's open transaction."""

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import aiosqlite
 
+from storage.broadcasts import BroadcastRepository
 from storage.clock import Clock, utc_now
 from storage.connection import Connection
 from storage.errors import StorageError
@@ -18,6 +19,12 @@ from storage.respondents import RespondentRepository
 from storage.roles import InvitationRepository, RoleRepository
 from storage.schema import MIGRATIONS_DIR, load_migrations, migrate
 from storage.sessions import SessionRepository
+from storage.summaries import (
+    DigestRepository,
+    ExportRepository,
+    SecretRepository,
+    SummaryRepository,
+)
 
 # RETURNING and upsert with DO UPDATE ... RETURNING arrived in SQLite 3.35.
 MIN_SQLITE = (3, 35, 0)
@@ -34,6 +41,11 @@ class Database:
         self.consultations = ConsultationRepository(connection, clock)
         self.roles = RoleRepository(connection, clock)
         self.invitations = InvitationRepository(connection, clock)
+        self.broadcasts = BroadcastRepository(connection, clock)
+        self.summaries = SummaryRepository(connection, clock)
+        self.exports = ExportRepository(connection, clock)
+        self.digests = DigestRepository(connection, clock)
+        self.secrets = SecretRepository(connection, clock)
 
     @classmethod
     async def open(

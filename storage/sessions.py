@@ -23,7 +23,7 @@ class SessionRepository:
 
     async def get(self, user_id: int, consultation_id: int) -> Session | None:
         """The respondent's session of this consultation with all its answers, or None."""
-        # One statement: a single thread hop, and a consistent snapshot even without the write lock.
+        # One statement: a single thread hop for the session and all its answers.
         rows = await self._connection.fetch(
             "SELECT s.id, s.user_id, s.consultation_id, s.role, s.cursor,"
             " s.prompt_message_id, s.finished_at, a.question_id, a.option_id, a.text"

@@ -16,6 +16,8 @@ from tests.storage.conftest import METEP, PILOT
 from tests.storage.on_disk import query_file
 
 LATEST = len(load_migrations())
+SUMMARY_TABLES = {"summary_totals", "digest_subscriptions", "digest_runs", "secrets"}  # 0003
+BROADCAST_TABLES = {"broadcasts", "deliveries"}  # 0004
 
 
 def migrations_dir(tmp_path: Path, **files: str) -> Path:
@@ -37,7 +39,7 @@ async def test_migrates_an_empty_database_to_the_latest_version(db_path: Path) -
         for (name,) in query_file(db_path, "SELECT name FROM sqlite_schema WHERE type = 'table'")
     }
     assert tables == {"respondents", "sessions", "answers", "consultations", "consultation_texts",
-                      "roles", "invitations"}
+                      "roles", "invitations"} | SUMMARY_TABLES | BROADCAST_TABLES
 
 
 async def test_ships_migrations_numbered_from_one_without_gaps() -> None:

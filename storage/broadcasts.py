@@ -1,0 +1,250 @@
+"""Broadcasts: a consultation announced to every subscriber, one persisted delivery per subscriber.
+
+A broadcast is a draft while its moderator looks at the preview, then 'sending' once every
+subscriber of that moment has a pending delivery (one INSERT ... SELECT), and 'done' (or
+'cancelled', when a moderator stops it) after the final report. A delivery is 'sending' from just
+before its Bot API call until the outcome is written right after it: 'sent', 'blocked', 'failed',
+or 'pending' again for a later retry.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+
+from storage.clock import Clock, timestamp
+from storage.connection import Connection, missing_parent_raises
+from storage.errors import RecordNotFound
+
+# Who a broadcast reaches: subscribed and not known to have blocked the bot.
+SUBSCRIBERS = "subscribed = 1 AND blocked_at IS NULL"
+_COLUMNS = (
+    "id, consultation_id, created_by, locale, status, progress_chat_id, progress_message_id,"
+    " progress_text"
+)
+
+
+@dataclass(frozen=True)
+class Broadcast:
+    """A broadcast and the message that shows its moderator how it is going."""
+
+    id: int
+    consultation_id: int
+    created_by: int
+    locale: str  # the moderator's language
+    status: str  # draft, sending, done or cancelled
+    progress_chat_id: int | None
+    progress_message_id: int | None
+    progress_text: str | None  # what that message was last set to show
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """A subscriber whose delivery is pending, and how to write to them."""
+
+    user_id: int
+    chat_id: int
+    locale: str | None
+    attempts: int  # failed attempts so far
+
+
+@dataclass(frozen=True)
+class DeliveryCounts:
+    """How many deliveries of a broadcast are in each state."""
+
+    pending: int = 0
+    sending: int = 0
+    sent: int = 0
+    failed: int = 0
+    blocked: int = 0
+
+    @property
+    def left(self) -> int:
+        """Not yet delivered, nor given up on."""
+        return self.pending + self.sending
+
+    @property
+    def total(self) -> int:
+        return self.left + self.sent + self.failed + self.blocked
+
+
+class BroadcastRepository:
+    """The broadcast queue: drafts, the deliveries of each broadcast and their outcomes."""
+
+    def __init__(self, connection: Connection, clock: Clock) -> None:
+        self._connection = connection
+        self._clock = clock
+
+    async def audience(self) -> dict[str | None, int]:
+        """How many subscribers there are now, by their stored language (None: never chose)."""
+        rows = await self._connection.fetch(
+            f"SELECT locale, count(*) FROM respondents WHERE {SUBSCRIBERS} GROUP BY locale")
+        return {row[0]: int(row[1]) for row in rows}
+
+    async def create(self, consultation_id: int, created_by: int, locale: str) -> Broadcast:
+        """A draft announcing the consultation, for the moderator to preview."""
+        with missing_parent_raises(f"no consultation {consultation_id}"):
+            (row,) = await self._connection.write(
+                "INSERT INTO broadcasts (consultation_id, created_by, locale, created_at)"
+                f" VALUES (?, ?, ?, ?) RETURNING {_COLUMNS}",
+                (consultation_id, created_by, locale, timestamp(self._clock)),
+            )
+        return _broadcast(row)
+
+    async def show_progress_in(self, broadcast_id: int, chat_id: int, message_id: int,
+                               text: str) -> None:
+        """The message that shows the preview, then the progress, and the text it shows now."""
+        rows = await self._connection.write(
+            "UPDATE broadcasts SET progress_chat_id = ?, progress_message_id = ?, progress_text = ?"
+            " WHERE id = ? RETURNING id",
+            (chat_id, message_id, text, broadcast_id),
+        )
+        if not rows:
+            raise RecordNotFound(f"no broadcast {broadcast_id}")
+
+    async def get(self, broadcast_id: int) -> Broadcast | None:
+        rows = await self._connection.fetch(
+            f"SELECT {_COLUMNS} FROM broadcasts WHERE id = ?", (broadcast_id,))
+        return _broadcast(rows[0]) if rows else None
+
+    async def start(self, broadcast_id: int) -> int | None:
+        """Send a draft: queue a delivery to each current subscriber; how many (None: no draft)."""
+        async with self._connection.transaction():
+            started = await self._connection.write(
+                "UPDATE broadcasts SET status = 'sending', started_at = ?"
+                " WHERE id = ? AND status = 'draft' RETURNING id",
+                (timestamp(self._clock), broadcast_id),
+            )
+            if not started:
+                return None
+            await self._connection.write(
+                "INSERT INTO deliveries (broadcast_id, user_id)"
+                f" SELECT ?, user_id FROM respondents WHERE {SUBSCRIBERS}",
+                (broadcast_id,),
+            )
+            (row,) = await self._connection.fetch(
+                "SELECT count(*) FROM deliveries WHERE broadcast_id = ?", (broadcast_id,))
+        return int(row[0])
+
+    async def cancel(self, broadcast_id: int) -> bool:
+        """Drop a draft (nothing was sent); False when it is not a draft."""
+        return bool(await self._connection.write(
+            "UPDATE broadcasts SET status = 'cancelled', finished_at = ?"
+            " WHERE id = ? AND status = 'draft' RETURNING id",
+            (timestamp(self._clock), broadcast_id),
+        ))
+
+    async def stop(self, broadcast_id: int) -> bool:
+        """Stop a sending broadcast: no further delivery begins; False when it is not sending.
+
+        It stays unfinished until the sender has reported what was sent.
+        """
+        return bool(await self._connection.write(
+            "UPDATE broadcasts SET status = 'cancelled' WHERE id = ? AND status = 'sending'"
+            " RETURNING id",
+            (broadcast_id,),
+        ))
+
+    async def finish(self, broadcast_id: int) -> None:
+        """The final report was made: a sending broadcast is done, a stopped one stays cancelled."""
+        rows = await self._connection.write(
+            "UPDATE broadcasts SET finished_at = coalesce(finished_at, ?),"
+            " status = CASE status WHEN 'sending' THEN 'done' ELSE status END"
+            " WHERE id = ? RETURNING id",
+            (timestamp(self._clock), broadcast_id),
+        )
+        if not rows:
+            raise RecordNotFound(f"no broadcast {broadcast_id}")
+
+    async def unfinished(self) -> list[Broadcast]:
+        """Broadcasts being sent, or stopped but not yet reported, oldest first."""
+        rows = await self._connection.fetch(
+            f"SELECT {_COLUMNS} FROM broadcasts WHERE finished_at IS NULL"
+            " AND status IN ('sending', 'cancelled') ORDER BY id")
+        return [_broadcast(row) for row in rows]
+
+    async def requeue_interrupted(self) -> int:
+        """At start-up: deliveries a crash left 'sending' become pending again; how many.
+
+        Nothing of this process is in flight then, so each of them is either undelivered, or
+        delivered without the bot having learnt so. They are sent again (see README, Broadcasts).
+        """
+        rows = await self._connection.write(
+            "UPDATE deliveries SET status = 'pending' WHERE status = 'sending' AND broadcast_id IN"
+            " (SELECT id FROM broadcasts WHERE finished_at IS NULL) RETURNING user_id")
+        return len(rows)
+
+    async def pending(self, broadcast_id: int, after: int, limit: int) -> list[Recipient]:
+        """The next pending recipients with a user id above ``after``, while the broadcast sends."""
+        rows = await self._connection.fetch(
+            "SELECT d.user_id, r.chat_id, r.locale, d.attempts FROM deliveries AS d"
+            " JOIN respondents AS r ON r.user_id = d.user_id"
+            " WHERE d.broadcast_id = ?1 AND d.status = 'pending' AND d.user_id > ?2"
+            " AND EXISTS (SELECT 1 FROM broadcasts WHERE id = ?1 AND status = 'sending')"
+            " ORDER BY d.user_id LIMIT ?3",
+            (broadcast_id, after, limit),
+        )
+        return [Recipient(row[0], row[1], row[2], row[3]) for row in rows]
+
+    async def begin_attempt(self, broadcast_id: int, user_id: int) -> bool:
+        """Mark a pending delivery 'sending', just before its Bot API call.
+
+        False (send nothing) when it is not pending any more or the broadcast was stopped.
+        """
+        return bool(await self._connection.write(
+            "UPDATE deliveries SET status = 'sending'"
+            " WHERE broadcast_id = ?1 AND user_id = ?2 AND status = 'pending'"
+            " AND EXISTS (SELECT 1 FROM broadcasts WHERE id = ?1 AND status = 'sending')"
+            " RETURNING user_id",
+            (broadcast_id, user_id),
+        ))
+
+    async def mark_sent(self, broadcast_id: int, user_id: int, message_id: int) -> None:
+        """Telegram accepted the message."""
+        await self._outcome(broadcast_id, user_id, "status = 'sent', message_id = ?3, sent_at = ?4",
+                            message_id, timestamp(self._clock))
+
+    async def mark_blocked(self, broadcast_id: int, user_id: int, error: str) -> None:
+        """The subscriber blocked the bot or left Telegram: never retried."""
+        await self._outcome(broadcast_id, user_id, "status = 'blocked', last_error = ?3", error)
+
+    async def mark_failed(self, broadcast_id: int, user_id: int, error: str) -> None:
+        """Given up on after an error that retrying cannot fix, or too many attempts."""
+        await self._outcome(broadcast_id, user_id,
+                            "status = 'failed', attempts = attempts + 1, last_error = ?3", error)
+
+    async def retry_later(self, broadcast_id: int, user_id: int, error: str, *,
+                          counted: bool) -> None:
+        """Back to pending after an error; ``counted`` adds it to the failed attempts."""
+        await self._outcome(broadcast_id, user_id,
+                            "status = 'pending', attempts = attempts + ?3, last_error = ?4",
+                            int(counted), error)
+
+    async def counts(self, broadcast_id: int) -> DeliveryCounts:
+        """The broadcast's deliveries per state."""
+        rows = await self._connection.fetch(
+            "SELECT status, count(*) FROM deliveries WHERE broadcast_id = ? GROUP BY status",
+            (broadcast_id,))
+        return DeliveryCounts(**{row[0]: int(row[1]) for row in rows})
+
+    async def set_progress_text(self, broadcast_id: int, text: str) -> None:
+        """Remember what the progress message is being set to show."""
+        await self._connection.write(
+            "UPDATE broadcasts SET progress_text = ? WHERE id = ?", (text, broadcast_id))
+
+    async def _outcome(self, broadcast_id: int, user_id: int, assignments: str,
+                       *values: object) -> None:
+        """Record what became of a delivery being sent."""
+        rows = await self._connection.write(
+            f"UPDATE deliveries SET {assignments} WHERE broadcast_id = ?1 AND user_id = ?2"
+            " AND status = 'sending' RETURNING user_id",
+            (broadcast_id, user_id, *values),
+        )
+        if not rows:
+            raise RecordNotFound(f"broadcast {broadcast_id} is not sending to user {user_id}")
+
+
+def _broadcast(row: sqlite3.Row) -> Broadcast:
+    return Broadcast(row["id"], row["consultation_id"], row["created_by"], row["locale"],
+                     row["status"], row["progress_chat_id"], row["progress_message_id"],
+                     row["progress_text"])

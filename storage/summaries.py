@@ -1,0 +1,245 @@
+"""Summaries: running score totals, comments, the answers export, digests and stored keys.
+
+A finished session's scores are added to ``summary_totals`` once, so reading a summary costs the
+same at a thousand respondents as at a hundred thousand.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+
+from conversations.model import Answer
+from conversations.scoring import ScoreCard
+from conversations.summaries import Tally, tallies_of
+from storage.clock import Clock, timestamp
+from storage.connection import Connection
+from storage.records import Session
+
+_FINISHED = "finished_at IS NOT NULL"
+
+
+@dataclass(frozen=True)
+class Comment:
+    """A comment a finished respondent typed, without who typed it."""
+
+    question_id: str
+    role: str
+    text: str
+
+
+@dataclass(frozen=True)
+class ExportedAnswer:
+    """One stored answer of a finished session, for the export (which pseudonymises user_id)."""
+
+    session_id: int
+    user_id: int
+    role: str
+    question_id: str
+    option_id: str | None
+    text: str | None
+    questionnaire_version: int
+    answered_at: str  # ISO-8601 UTC
+
+
+@dataclass(frozen=True)
+class Subscriber:
+    """Someone who receives digests, and where and in which language to write to them."""
+
+    user_id: int
+    chat_id: int
+    locale: str | None
+
+
+class SummaryRepository:
+    """Running totals per consultation, role and pillar, and the comments behind them."""
+
+    def __init__(self, connection: Connection, clock: Clock) -> None:
+        self._connection = connection
+        self._clock = clock
+
+    async def add(self, session_id: int, card: ScoreCard) -> bool:
+        """Add a finished session's scores to the totals, once; False when already added."""
+        return bool(await self.add_many({session_id: card}))
+
+    async def add_many(self, cards: Mapping[int, ScoreCard]) -> int:
+        """Add finished sessions' scores (by session id) to the totals, each once; how many were."""
+        if not cards:
+            return 0
+        async with self._connection.transaction():
+            marks = ",".join("?" * len(cards))
+            rows = await self._connection.write(
+                f"UPDATE sessions SET summarised = 1 WHERE id IN ({marks})"
+                f" AND summarised = 0 AND {_FINISHED} RETURNING id, consultation_id, role",
+                tuple(cards),
+            )
+            totals: dict[tuple[int, str, str], list[float]] = {}
+            for row in rows:
+                for t in tallies_of(row["role"], cards[row["id"]]):
+                    total = totals.setdefault((row["consultation_id"], t.role, t.pillar_id),
+                                              [0, 0, 0.0])
+                    total[0] += t.respondents
+                    total[1] += t.scored
+                    total[2] += t.score_sum
+            if totals:
+                values = ", ".join("(?, ?, ?, ?, ?, ?)" for _ in totals)
+                await self._connection.write(
+                    "INSERT INTO summary_totals"
+                    " (consultation_id, role, pillar_id, respondents, scored, score_sum)"
+                    f" VALUES {values} ON CONFLICT (consultation_id, role, pillar_id) DO UPDATE"
+                    " SET respondents = respondents + excluded.respondents,"
+                    " scored = scored + excluded.scored,"
+                    " score_sum = score_sum + excluded.score_sum",
+                    [v for key, total in totals.items() for v in (*key, *total)],
+                )
+        return len(rows)
+
+    async def tallies(self, consultation_id: int) -> list[Tally]:
+        """The consultation's totals, a row per role and pillar (the overall index included)."""
+        rows = await self._connection.fetch(
+            "SELECT role, pillar_id, respondents, scored, score_sum FROM summary_totals"
+            " WHERE consultation_id = ?",
+            (consultation_id,),
+        )
+        return [Tally(r["role"], r["pillar_id"], r["respondents"], r["scored"], r["score_sum"])
+                for r in rows]
+
+    async def answered(self) -> list[int]:
+        """Ids of the consultations someone has finished, newest first."""
+        rows = await self._connection.fetch(
+            "SELECT consultation_id FROM summary_totals"
+            " UNION SELECT consultation_id FROM sessions INDEXED BY sessions_unsummarised"
+            f" WHERE {_FINISHED} AND summarised = 0 ORDER BY consultation_id DESC"
+        )
+        return [row["consultation_id"] for row in rows]
+
+    async def unsummarised(self, consultation_id: int, limit: int = 500) -> list[Session]:
+        """Finished sessions not yet in the totals (finished before totals were kept)."""
+        rows = await self._connection.fetch(
+            "WITH due AS (SELECT id FROM sessions INDEXED BY sessions_unsummarised"
+            f"  WHERE consultation_id = ? AND {_FINISHED} AND summarised = 0 LIMIT ?)"
+            " SELECT s.id, s.user_id, s.consultation_id, s.role, a.question_id, a.option_id, a.text"
+            " FROM due JOIN sessions AS s ON s.id = due.id"
+            " LEFT JOIN answers AS a ON a.session_id = s.id ORDER BY s.id",
+            (consultation_id, limit),
+        )
+        found: dict[int, tuple[sqlite3.Row, dict[str, Answer]]] = {}
+        for row in rows:
+            _, answers = found.setdefault(row["id"], (row, {}))
+            if row["question_id"] is not None:
+                answers[row["question_id"]] = Answer(
+                    row["question_id"], option_id=row["option_id"], text=row["text"])
+        return [Session(row["id"], row["user_id"], row["consultation_id"], row["role"], None, None,
+                        True, answers) for row, answers in found.values()]
+
+    async def comments(self, consultation_id: int, limit: int) -> list[Comment]:
+        """The newest comments of the consultation's finished respondents."""
+        rows = await self._connection.fetch(
+            # Newest first along the comments' own index, until enough are found.
+            "SELECT a.question_id, s.role, a.text FROM answers AS a INDEXED BY answers_comments"
+            " JOIN sessions AS s ON s.id = a.session_id"
+            f" WHERE a.text IS NOT NULL AND s.consultation_id = ? AND s.{_FINISHED}"
+            " ORDER BY a.answered_at DESC LIMIT ?",
+            (consultation_id, limit),
+        )
+        return [Comment(r["question_id"], r["role"], r["text"]) for r in rows]
+
+
+class ExportRepository:
+    """Every answer of a consultation's finished sessions, read a page at a time."""
+
+    def __init__(self, connection: Connection, clock: Clock) -> None:
+        self._connection = connection
+        self._clock = clock
+
+    async def answers(self, consultation_id: int,
+                      sessions_per_page: int = 200) -> AsyncIterator[ExportedAnswer]:
+        """The answers session by session; memory holds one page, never the whole consultation."""
+        after = 0
+        while True:
+            rows = await self._connection.fetch(
+                "WITH page AS (SELECT id, user_id, role FROM sessions INDEXED BY sessions_finished"
+                f"  WHERE consultation_id = ? AND {_FINISHED} AND id > ? ORDER BY id LIMIT ?)"
+                " SELECT page.id, page.user_id, page.role, a.question_id, a.option_id, a.text,"
+                " a.questionnaire_version, a.answered_at"
+                " FROM page LEFT JOIN answers AS a ON a.session_id = page.id"
+                " ORDER BY page.id, a.answered_at, a.question_id",
+                (consultation_id, after, sessions_per_page),
+            )
+            if not rows:
+                return
+            for row in rows:
+                if row["question_id"] is not None:
+                    yield ExportedAnswer(row["id"], row["user_id"], row["role"],
+                                         row["question_id"], row["option_id"], row["text"],
+                                         row["questionnaire_version"], row["answered_at"])
+            after = rows[-1]["id"]
+
+
+class DigestRepository:
+    """Who receives digests, and when each open consultation's weekly digest was last sent."""
+
+    def __init__(self, connection: Connection, clock: Clock) -> None:
+        self._connection = connection
+        self._clock = clock
+
+    async def toggle(self, user_id: int) -> bool:
+        """Subscribe the user, or unsubscribe them if they were; True when now subscribed."""
+        async with self._connection.transaction():
+            if await self._connection.write(
+                    "DELETE FROM digest_subscriptions WHERE user_id = ? RETURNING user_id",
+                    (user_id,)):
+                return False
+            await self._connection.write(
+                "INSERT INTO digest_subscriptions (user_id, subscribed_at) VALUES (?, ?)",
+                (user_id, timestamp(self._clock)),
+            )
+        return True
+
+    async def subscribers(self) -> list[Subscriber]:
+        """Subscribers who have not blocked the bot."""
+        rows = await self._connection.fetch(
+            "SELECT r.user_id, r.chat_id, r.locale FROM digest_subscriptions AS d"
+            " JOIN respondents AS r ON r.user_id = d.user_id WHERE r.blocked_at IS NULL"
+            " ORDER BY r.user_id"
+        )
+        return [Subscriber(r["user_id"], r["chat_id"], r["locale"]) for r in rows]
+
+    async def claim_weekly(self, consultation_id: int, every: timedelta) -> bool:
+        """Whether a weekly digest of the consultation is due now; claiming it starts a new week.
+
+        The first call starts the consultation's first week and claims nothing. The claim is
+        stored before anything is sent, so a restart never sends the same week's digest twice.
+        """
+        now = self._clock()
+        async with self._connection.transaction():
+            await self._connection.write(
+                "INSERT INTO digest_runs (consultation_id, sent_at) VALUES (?, ?)"
+                " ON CONFLICT (consultation_id) DO NOTHING",
+                (consultation_id, timestamp(lambda: now)),
+            )
+            claimed = await self._connection.write(
+                "UPDATE digest_runs SET sent_at = ? WHERE consultation_id = ? AND sent_at <= ?"
+                " RETURNING consultation_id",
+                (timestamp(lambda: now), consultation_id, timestamp(lambda: now - every)),
+            )
+        return bool(claimed)
+
+
+class SecretRepository:
+    """Keys generated once and kept in the database."""
+
+    def __init__(self, connection: Connection, clock: Clock) -> None:
+        self._connection = connection
+        self._clock = clock
+
+    async def get_or_create(self, name: str, candidate: bytes) -> bytes:
+        """The stored key called ``name``; ``candidate`` becomes it if there is none yet."""
+        (row,) = await self._connection.write(
+            "INSERT INTO secrets (name, value, created_at) VALUES (?, ?, ?)"
+            " ON CONFLICT (name) DO UPDATE SET name = name RETURNING value",
+            (name, candidate, timestamp(self._clock)),
+        )
+        return bytes(row["value"])

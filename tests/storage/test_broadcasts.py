@@ -1,0 +1,236 @@
+"""BroadcastRepository: drafts, the delivery queue, outcomes, and resuming after a crash."""
+
+from __future__ import annotations
+
+import pytest
+
+from storage import Broadcast, Database, DeliveryCounts, RecordNotFound, Recipient
+from tests.storage.conftest import METEP
+
+MODERATOR = 1
+
+
+async def subscriber(db: Database, user_id: int, locale: str | None = "en") -> None:
+    await db.respondents.ensure(user_id, chat_id=user_id * 10)
+    if locale is not None:
+        await db.respondents.set_locale(user_id, locale)
+    await db.respondents.set_subscribed(user_id, True)
+
+
+async def draft(db: Database) -> Broadcast:
+    return await db.broadcasts.create(METEP, MODERATOR, "fr")
+
+
+async def sending(db: Database) -> Broadcast:
+    """A broadcast that has been sent to the current subscribers."""
+    broadcast = await draft(db)
+    assert await db.broadcasts.start(broadcast.id) is not None
+    return broadcast
+
+
+async def attempt(db: Database, broadcast: Broadcast, user_id: int) -> None:
+    assert await db.broadcasts.begin_attempt(broadcast.id, user_id)
+
+
+async def test_the_audience_is_everyone_subscribed_who_has_not_blocked_the_bot(
+        db: Database) -> None:
+    await subscriber(db, 1, "en")
+    await subscriber(db, 2, "fr")
+    await subscriber(db, 3, "fr")
+    await subscriber(db, 4, None)
+    await subscriber(db, 5, "ar")
+    await db.respondents.mark_blocked(5)
+    await subscriber(db, 6, "sw")
+    await db.respondents.set_subscribed(6, False)
+    await db.respondents.ensure(7, chat_id=70)  # wrote once, never subscribed
+
+    assert await db.broadcasts.audience() == {"en": 1, "fr": 2, None: 1}
+
+
+async def test_a_new_broadcast_is_a_draft_with_no_deliveries(db: Database) -> None:
+    await subscriber(db, 2)
+
+    created = await draft(db)
+
+    assert created == Broadcast(created.id, METEP, MODERATOR, "fr", "draft", None, None, None)
+    assert await db.broadcasts.get(created.id) == created
+    assert await db.broadcasts.counts(created.id) == DeliveryCounts()
+    assert await db.broadcasts.unfinished() == []
+
+
+async def test_a_draft_for_a_missing_consultation_is_refused(db: Database) -> None:
+    with pytest.raises(RecordNotFound):
+        await db.broadcasts.create(999, MODERATOR, "en")
+
+
+async def test_sending_queues_one_delivery_per_current_subscriber(db: Database) -> None:
+    for user_id in (2, 3, 4):
+        await subscriber(db, user_id)
+    await db.respondents.mark_blocked(4)
+    broadcast = await draft(db)
+
+    assert await db.broadcasts.start(broadcast.id) == 2
+    await subscriber(db, 5)  # subscribed after Send: not part of this broadcast
+
+    assert await db.broadcasts.counts(broadcast.id) == DeliveryCounts(pending=2)
+    assert (await db.broadcasts.get(broadcast.id)).status == "sending"  # type: ignore[union-attr]
+    assert await db.broadcasts.start(broadcast.id) is None, "sent twice"
+    assert await db.broadcasts.counts(broadcast.id) == DeliveryCounts(pending=2)
+
+
+async def test_pending_recipients_come_in_user_order_a_batch_at_a_time(db: Database) -> None:
+    for user_id, locale in ((4, "ar"), (2, "fr"), (3, None)):
+        await subscriber(db, user_id, locale)
+    broadcast = await sending(db)
+
+    first = await db.broadcasts.pending(broadcast.id, after=0, limit=2)
+    rest = await db.broadcasts.pending(broadcast.id, after=first[-1].user_id, limit=2)
+
+    assert first == [Recipient(2, 20, "fr", 0), Recipient(3, 30, None, 0)]
+    assert rest == [Recipient(4, 40, "ar", 0)]
+    assert await db.broadcasts.pending(broadcast.id, after=4, limit=2) == []
+
+
+async def test_a_sent_delivery_is_recorded_and_never_begun_again(db: Database) -> None:
+    await subscriber(db, 2)
+    await subscriber(db, 3)
+    broadcast = await sending(db)
+
+    await attempt(db, broadcast, 2)
+    assert await db.broadcasts.counts(broadcast.id) == DeliveryCounts(pending=1, sending=1)
+    assert not await db.broadcasts.begin_attempt(broadcast.id, 2), "already being sent"
+    await db.broadcasts.mark_sent(broadcast.id, 2, message_id=77)
+
+    assert await db.broadcasts.counts(broadcast.id) == DeliveryCounts(pending=1, sent=1)
+    assert not await db.broadcasts.begin_attempt(broadcast.id, 2)
+    assert [r.user_id for r in await db.broadcasts.pending(broadcast.id, 0, 10)] == [3]
+
+
+async def test_an_outcome_needs_a_delivery_being_sent(db: Database) -> None:
+    await subscriber(db, 2)
+    broadcast = await sending(db)
+
+    with pytest.raises(RecordNotFound):
+        await db.broadcasts.mark_sent(broadcast.id, 2, message_id=1)  # never begun
+    with pytest.raises(RecordNotFound):
+        await db.broadcasts.mark_failed(broadcast.id, 99, "who?")
+
+
+async def test_retries_count_errors_but_not_flood_waits(db: Database) -> None:
+    await subscriber(db, 2)
+    broadcast = await sending(db)
+
+    await attempt(db, broadcast, 2)
+    await db.broadcasts.retry_later(broadcast.id, 2, "Flood control exceeded", counted=False)
+    await attempt(db, broadcast, 2)
+    await db.broadcasts.retry_later(broadcast.id, 2, "Timed out", counted=True)
+
+    assert await db.broadcasts.pending(broadcast.id, 0, 10) == [Recipient(2, 20, "en", 1)]
+    await attempt(db, broadcast, 2)
+    await db.broadcasts.mark_failed(broadcast.id, 2, "Bad Request: chat not found")
+    assert await db.broadcasts.counts(broadcast.id) == DeliveryCounts(failed=1)
+
+
+async def test_a_blocked_subscriber_is_counted_as_blocked(db: Database) -> None:
+    await subscriber(db, 2)
+    broadcast = await sending(db)
+
+    await attempt(db, broadcast, 2)
+    await db.broadcasts.mark_blocked(broadcast.id, 2, "Forbidden: bot was blocked by the user")
+
+    assert await db.broadcasts.counts(broadcast.id) == DeliveryCounts(blocked=1)
+    assert await db.broadcasts.pending(broadcast.id, 0, 10) == []
+
+
+async def test_a_cancelled_draft_is_finished_and_can_no_longer_be_sent(db: Database) -> None:
+    await subscriber(db, 2)
+    broadcast = await draft(db)
+
+    assert await db.broadcasts.cancel(broadcast.id)
+
+    assert (await db.broadcasts.get(broadcast.id)).status == "cancelled"  # type: ignore[union-attr]
+    assert await db.broadcasts.start(broadcast.id) is None
+    assert not await db.broadcasts.cancel(broadcast.id)
+    assert await db.broadcasts.unfinished() == []
+
+
+async def test_a_sending_broadcast_cannot_be_cancelled_as_a_draft(db: Database) -> None:
+    await subscriber(db, 2)
+    broadcast = await sending(db)
+
+    assert not await db.broadcasts.cancel(broadcast.id)
+    assert (await db.broadcasts.get(broadcast.id)).status == "sending"  # type: ignore[union-attr]
+
+
+async def test_stopping_begins_no_further_delivery_and_waits_for_the_report(db: Database) -> None:
+    for user_id in (2, 3):
+        await subscriber(db, user_id)
+    broadcast = await sending(db)
+    await attempt(db, broadcast, 2)
+
+    assert await db.broadcasts.stop(broadcast.id)
+
+    assert not await db.broadcasts.begin_attempt(broadcast.id, 3)
+    assert await db.broadcasts.pending(broadcast.id, 0, 10) == []
+    await db.broadcasts.mark_sent(broadcast.id, 2, message_id=5)  # the send in flight completes
+    assert [b.id for b in await db.broadcasts.unfinished()] == [broadcast.id]
+
+    await db.broadcasts.finish(broadcast.id)
+
+    assert (await db.broadcasts.get(broadcast.id)).status == "cancelled"  # type: ignore[union-attr]
+    assert await db.broadcasts.counts(broadcast.id) == DeliveryCounts(pending=1, sent=1)
+    assert await db.broadcasts.unfinished() == []
+    assert not await db.broadcasts.stop(broadcast.id)
+
+
+async def test_a_finished_broadcast_is_done(db: Database) -> None:
+    await subscriber(db, 2)
+    broadcast = await sending(db)
+    assert [b.id for b in await db.broadcasts.unfinished()] == [broadcast.id]
+
+    await db.broadcasts.finish(broadcast.id)
+
+    assert (await db.broadcasts.get(broadcast.id)).status == "done"  # type: ignore[union-attr]
+    assert await db.broadcasts.unfinished() == []
+    with pytest.raises(RecordNotFound):
+        await db.broadcasts.finish(999)
+
+
+async def test_deliveries_interrupted_mid_send_are_queued_again_at_start_up(db: Database) -> None:
+    for user_id in (2, 3, 4):
+        await subscriber(db, user_id)
+    broadcast = await sending(db)
+    await attempt(db, broadcast, 2)
+    await db.broadcasts.mark_sent(broadcast.id, 2, message_id=1)
+    await attempt(db, broadcast, 3)  # the process dies during this one's Bot API call
+
+    assert await db.broadcasts.requeue_interrupted() == 1
+
+    assert await db.broadcasts.counts(broadcast.id) == DeliveryCounts(pending=2, sent=1)
+    assert [r.user_id for r in await db.broadcasts.pending(broadcast.id, 0, 10)] == [3, 4]
+    assert await db.broadcasts.requeue_interrupted() == 0
+
+
+async def test_the_progress_message_and_its_text_are_remembered(db: Database) -> None:
+    broadcast = await draft(db)
+
+    await db.broadcasts.show_progress_in(broadcast.id, chat_id=10, message_id=55, text="Preview")
+    await db.broadcasts.set_progress_text(broadcast.id, "Sent: 1")
+
+    stored = await db.broadcasts.get(broadcast.id)
+    assert stored is not None
+    assert (stored.progress_chat_id, stored.progress_message_id, stored.progress_text) == (
+        10, 55, "Sent: 1")
+    with pytest.raises(RecordNotFound):
+        await db.broadcasts.show_progress_in(999, chat_id=10, message_id=1, text="x")
+
+
+async def test_two_broadcasts_keep_their_deliveries_apart(db: Database) -> None:
+    await subscriber(db, 2)
+    first = await sending(db)
+    second = await sending(db)
+    await attempt(db, first, 2)
+    await db.broadcasts.mark_sent(first.id, 2, message_id=1)
+
+    assert await db.broadcasts.counts(first.id) == DeliveryCounts(sent=1)
+    assert await db.broadcasts.counts(second.id) == DeliveryCounts(pending=1)
