@@ -72,11 +72,6 @@ class Step:
     saved: Answer | None
     events: tuple[Event, ...]
 
-    @property
-    def changed(self) -> bool:
-        """Whether anything must be stored."""
-        return self.saved is not None or any(not isinstance(e, Rejected) for e in self.events)
-
 
 class Flow:
     """Runs one questionnaire; holds no respondent state."""
@@ -148,11 +143,33 @@ class Flow:
             return self._reject(progress, Problem.ALREADY_ANSWERED if skipped else Problem.STALE)
         return self._record(progress, Answer(question_id))
 
-    def back(self, progress: Progress) -> Step:
-        """Return to the question before the current one, to change its answer."""
+    def keep(self, progress: Progress, question_id: str) -> Step:
+        """Move on from an answered comment without changing it (after going back to it)."""
+        question = self.questionnaire.question(question_id)
+        if question is None or question.kind is not QuestionKind.TEXT:
+            return self._reject(progress, Problem.INVALID)
         if progress.finished:
             return self._reject(progress, Problem.FINISHED)
         current = self.current(progress)
+        if current is None or current.id != question_id or question_id not in progress.answers:
+            return self._reject(progress, Problem.STALE)
+        following = self._first_unanswered(progress.answers)
+        if following is None:
+            return self._finish(progress, None)
+        return Step(replace(progress, cursor=following.id), None,
+                    (self._ask(following, progress.answers),))
+
+    def back(self, progress: Progress, from_question: str | None = None) -> Step:
+        """Return to the question before the current one, to change its answer.
+
+        ``from_question`` is the question the Back button was shown with: a Back from a
+        question that is no longer current (a second tap on the same button) is stale.
+        """
+        if progress.finished:
+            return self._reject(progress, Problem.FINISHED)
+        current = self.current(progress)
+        if from_question is not None and (current is None or current.id != from_question):
+            return self._reject(progress, Problem.STALE)
         visible = self.questionnaire.visible(progress.answers)
         index = next((i for i, q in enumerate(visible) if current and q.id == current.id), None)
         if not index:

@@ -147,14 +147,14 @@ def _parse_question(c: _Checker, raw_question: Any, where: str, pillar_id: str,
         raise c.fail(f"{where}.id", f"duplicate question id {question_id!r}")
     text = c.text(raw["text"], f"{where}.text")
     kind = raw.get("type", "choice")
-    if kind not in {k.value for k in QuestionKind}:
+    if not isinstance(kind, str) or kind not in {k.value for k in QuestionKind}:
         raise c.fail(f"{where}.type", "expected 'choice' or 'text'")
     kind = QuestionKind(kind)
     scale = None
     if kind is QuestionKind.CHOICE:
         if "scale" not in raw:
             raise c.fail(where, "a choice question needs a 'scale'")
-        scale = scales.get(raw["scale"])
+        scale = scales.get(raw["scale"]) if isinstance(raw["scale"], str) else None
         if scale is None:
             raise c.fail(f"{where}.scale", f"no scale named {raw['scale']!r}")
     elif "scale" in raw:
@@ -167,7 +167,7 @@ def _parse_question(c: _Checker, raw_question: Any, where: str, pillar_id: str,
     condition = None
     if "show_if" in raw:
         cond = c.mapping(raw["show_if"], f"{where}.show_if", {"question", "any_of"}, set())
-        earlier = seen.get(cond["question"])
+        earlier = seen.get(cond["question"]) if isinstance(cond["question"], str) else None
         if earlier is None:
             raise c.fail(f"{where}.show_if.question",
                          f"{cond['question']!r} is not an earlier question")
@@ -175,7 +175,7 @@ def _parse_question(c: _Checker, raw_question: Any, where: str, pillar_id: str,
             raise c.fail(f"{where}.show_if.question", "must name a choice question")
         any_of = c.items(cond["any_of"], f"{where}.show_if.any_of")
         for option_id in any_of:
-            if earlier.scale.option(option_id) is None:
+            if not isinstance(option_id, str) or earlier.scale.option(option_id) is None:
                 raise c.fail(f"{where}.show_if.any_of",
                              f"{option_id!r} is not an option of {earlier.id!r}")
         condition = Condition(earlier.id, frozenset(any_of))
@@ -189,6 +189,8 @@ def load_questionnaire(path: Path | str = DEFAULT_QUESTIONNAIRE) -> Questionnair
         document = json.loads(path.read_text(encoding="utf-8"), object_pairs_hook=_unique_keys)
     except OSError as error:
         raise QuestionnaireError(f"{path}: cannot be read: {error.strerror}") from error
+    except UnicodeDecodeError as error:
+        raise QuestionnaireError(f"{path}: is not UTF-8 text (byte {error.start})") from error
     except json.JSONDecodeError as error:
         raise QuestionnaireError(
             f"{path}: line {error.lineno}, column {error.colno}: {error.msg}") from error

@@ -28,11 +28,6 @@ class Option:
     text: str
     points: int | None
 
-    @property
-    def counts(self) -> bool:
-        """Whether this answer enters the score."""
-        return self.points is not None
-
 
 @dataclass(frozen=True)
 class Scale:

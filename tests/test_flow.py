@@ -144,3 +144,21 @@ def test_input_after_completion_is_refused(flow: Flow) -> None:
 def test_resume_continues_at_the_first_unanswered_question(flow: Flow) -> None:
     progress = walk(flow, ("first.law", "no"))
     assert asked(flow.resume(Progress(progress.answers, cursor=None))).question.id == "first.comment"
+
+
+def test_a_second_back_from_the_same_button_is_stale(flow: Flow) -> None:
+    progress = walk(flow, ("first.law", "yes"), ("first.law_used", "agree"))
+    once = flow.back(progress, "first.comment")
+    assert asked(once).question.id == "first.law_used"
+    assert rejected(flow.back(once.progress, "first.comment")) is Problem.STALE
+    assert asked(flow.back(once.progress, "first.law_used")).question.id == "first.law"
+
+
+def test_keep_moves_on_from_an_answered_comment_without_changing_it(flow: Flow) -> None:
+    progress = walk(flow, ("first.law", "no"))
+    progress = flow.comment(progress, "Mine").progress
+    back = flow.back(progress).progress
+    step = flow.keep(back, "first.comment")
+    assert step.saved is None and step.progress.answers["first.comment"].text == "Mine"
+    assert asked(step).question.id == "second.portal"
+    assert rejected(flow.keep(step.progress, "first.comment")) is Problem.STALE

@@ -75,6 +75,11 @@ def q(doc: dict[str, Any], pillar: int, question: int) -> dict[str, Any]:
     (lambda d: d["scales"]["yes_no"][0].update(points=-1), r"scales\.yes_no\[0\]\.points"),
     (lambda d: d["scales"]["yes_no"][1].update(id="yes"), r"scales\.yes_no: duplicate option id"),
     (lambda d: d["pillars"][1].update(questions=[]), r"pillars\[1\]\.questions: expected a non-empty list"),
+    (lambda d: q(d, 0, 0).update(scale=["yes_no"]), r"questions\[0\]\.scale: no scale named"),
+    (lambda d: q(d, 0, 2).update(type=["text"]), r"questions\[2\]\.type: expected 'choice' or 'text'"),
+    (lambda d: q(d, 0, 1)["show_if"].update(question=["first.law"]), r"is not an earlier question"),
+    (lambda d: q(d, 0, 1)["show_if"].update(any_of=[["yes"]]), r"is not an option of"),
+    (lambda d: q(d, 0, 2).update(max_length=True), r"max_length: expected a whole number"),
 ])
 def test_invalid_questionnaire_names_the_key(document: dict[str, Any], change: Any, message: str) -> None:
     assert re.search(message, error_of(mutate(document, change)))
@@ -89,4 +94,11 @@ def test_a_key_given_twice_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "twice.json"
     path.write_text('{"id": "a", "id": "b"}')
     with pytest.raises(QuestionnaireError, match=r"twice\.json: key 'id' appears twice"):
+        load_questionnaire(path)
+
+
+def test_a_file_that_is_not_utf8_is_named(tmp_path: Path) -> None:
+    path = tmp_path / "latin1.json"
+    path.write_bytes('{"title": "caf\xe9"}'.encode("latin-1"))
+    with pytest.raises(QuestionnaireError, match=r"latin1\.json: is not UTF-8 text"):
         load_questionnaire(path)
