@@ -17,6 +17,7 @@ from .chats import ChatState
 from .control import add_control_routes
 from .errors import NOT_FOUND, UNAUTHORIZED, ApiError, too_many_requests
 from .files import FileStore
+from .hold import RequestHold
 from .methods import BotApi
 from .models import ApiCall, EmulatorStats, RejectedRequest
 from .payloads import Profile, chat_object, user_object
@@ -78,6 +79,7 @@ class BotApiEmulator:
         self._files = FileStore()
         self._api = BotApi(bot_user, self._updates, self._files, self.stats)
         self._limiter = RateLimiter(rate_limit, time.monotonic) if rate_limit else None
+        self._hold = RequestHold()
         self._users: dict[int, EmulatedUser] = {}
         self._runner: web.AppRunner | None = None
         self._api_root: str | None = None
@@ -207,6 +209,19 @@ class BotApiEmulator:
                 }
             )
 
+    def hold(self, *methods: str) -> None:
+        """Stall the network: requests to these methods hang, undone, until release()."""
+        self._hold.hold(methods)
+
+    def release(self) -> None:
+        """End a hold: the requests it parked go on (those whose client left are gone)."""
+        self._hold.release()
+
+    @property
+    def held_requests(self) -> int:
+        """How many requests are parked by a hold right now."""
+        return self._hold.waiting
+
     def commands(self, language_code: str | None = None, scope: str = "default") -> list[tuple[str, str]]:
         """The command menu the bot set for this scope type and language, as (command, description)."""
         stored = self._api.settings.commands.get(command_key({"type": scope}, language_code), [])
@@ -263,6 +278,8 @@ class BotApiEmulator:
         self.stats.requests_per_method[method] += 1
         if name == "getupdates":
             return await self._get_updates(request, method, decoded)
+        if self._hold.holds(name):
+            await self._hold.wait()
         chat_id = self._api.chat_of(name, decoded.params)
         with self._activity.request(chat_id):
             try:
