@@ -23,10 +23,12 @@ from telegram.ext import (
 from bot import screens
 from bot.config import Settings
 from bot.context import SERVICES, BarazaContext, Services
-from bot import scheduling
-from bot.handlers import access, general, moderation, onboarding, questions
+from bot import digests, scheduling
+from bot.broadcasting import Broadcaster, DeliveryPolicy
+from bot.handlers import access, broadcasts, general, moderation, onboarding, questions, summaries
 from bot.i18n import SOURCE_LOCALE, Catalogs
 from bot.ordering import PerUserUpdateProcessor
+from bot.summaries import SummaryService
 from bot.turns import Turns
 from conversations.extract import message_context
 from conversations.flow import Flow
@@ -41,16 +43,30 @@ def build_application(settings: Settings, questionnaire: Questionnaire,
                       update_processor: PerUserUpdateProcessor | None = None) -> Application:
     """The bot, ready for ``run_polling``; the database is opened in ``post_init``."""
     catalogs = catalogs or Catalogs.load()
+    screens.check_screens_fit(questionnaire, catalogs)
 
     async def post_init(application: Application) -> None:
         db = await Database.open(settings.database)
         turns = Turns(db, Flow(questionnaire), catalogs, settings.moderators)
-        application.bot_data[SERVICES] = Services(turns, catalogs)
+        broadcaster = Broadcaster(application.bot, db, catalogs,
+                                  DeliveryPolicy.for_rate(settings.paid_broadcast))
+        summary_service = SummaryService(turns, settings.min_group, settings.pseudonym_key)
+        application.bot_data[SERVICES] = Services(
+            turns, catalogs, broadcaster=broadcaster, summaries=summary_service,
+            status_listeners=(digests.on_status,))
         await _ensure_a_consultation(db, questionnaire, catalogs)
+        await summary_service.catch_up()
         await scheduling.restore(application, db)
+        digests.start_weekly(application)
         await _register_commands(application, catalogs)
+        await broadcaster.start()
         _logger.info("Baraza started: questionnaire %s v%s, database %s",
                      questionnaire.id, questionnaire.version, settings.database)
+
+    async def post_stop(application: Application) -> None:
+        services: Services | None = application.bot_data.get(SERVICES)
+        if services is not None and services.broadcaster is not None:
+            await services.broadcaster.stop()  # while the bot can still finish its sends
 
     async def post_shutdown(application: Application) -> None:
         services: Services | None = application.bot_data.get(SERVICES)
@@ -68,6 +84,7 @@ def build_application(settings: Settings, questionnaire: Questionnaire,
         .concurrent_updates(update_processor or PerUserUpdateProcessor())
         .context_types(ContextTypes(context=BarazaContext))
         .post_init(post_init)
+        .post_stop(post_stop)
         .post_shutdown(post_shutdown)
         .build()
     )
@@ -90,6 +107,10 @@ def add_handlers(application: Application) -> None:
         CommandHandler("newconsultation", moderation.new_consultation, filters=private),
         CommandHandler("translate", moderation.translate, filters=private),
         CommandHandler("schedule", moderation.schedule_consultation, filters=private),
+        CommandHandler("broadcast", broadcasts.broadcast, filters=private),
+        CommandHandler("summary", summaries.summary_command, filters=private),
+        CommandHandler("export", summaries.export_command, filters=private),
+        CommandHandler("digest", summaries.digest_command, filters=private),
         MessageHandler(private & filters.COMMAND, general.unknown_command),
         MessageHandler(private & filters.UpdateType.MESSAGE & filters.TEXT, questions.text),
         MessageHandler(private & filters.UpdateType.MESSAGE & ~filters.TEXT, questions.unsupported),
@@ -126,7 +147,7 @@ async def running(application: Application, poll_timeout: float = 10) -> AsyncIt
     """Run the bot inside an event loop someone else owns (tests, the sandbox, benchmarks).
 
     ``run_polling`` owns the loop and signal handling, so this does its steps by hand,
-    post_init and post_shutdown included, and shuts down cleanly on the way out.
+    post_init, post_stop and post_shutdown included, and shuts down cleanly on the way out.
     """
     await application.initialize()
     try:
@@ -143,6 +164,8 @@ async def running(application: Application, poll_timeout: float = 10) -> AsyncIt
                 await application.updater.stop()
             if application.running:
                 await application.stop()
+                if application.post_stop:
+                    await application.post_stop(application)
     finally:
         await application.shutdown()
         if application.post_shutdown:

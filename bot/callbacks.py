@@ -28,8 +28,19 @@ class Skip:
 
 
 @dataclass(frozen=True)
-class Back:
+class Keep:
+    """Move on from an answered comment, leaving it as it is."""
+
     consultation: int
+    question_id: str
+
+
+@dataclass(frozen=True)
+class Back:
+    """Go back from ``question_id``: a second tap on the same message is then recognised."""
+
+    consultation: int
+    question_id: str
 
 
 @dataclass(frozen=True)
@@ -48,6 +59,38 @@ class Moderate:
 
 
 @dataclass(frozen=True)
+class Announce:
+    """A moderator's broadcast button; the role is checked on every tap.
+
+    ``pick`` names a consultation to preview; ``send``, ``cancel`` and ``stop`` name a broadcast.
+    """
+
+    verb: str
+    number: int
+
+
+@dataclass(frozen=True)
+class Summarise:
+    """Show a consultation's summary (officials and moderators; checked on every tap)."""
+
+    consultation: int
+
+
+@dataclass(frozen=True)
+class Export:
+    """Send a consultation's answers as a CSV file (moderators; checked on every tap)."""
+
+    consultation: int
+
+
+@dataclass(frozen=True)
+class ReadComments:
+    """Show a consultation's comments (moderators; checked on every tap)."""
+
+    consultation: int
+
+
+@dataclass(frozen=True)
 class PickLanguage:
     locale: str
 
@@ -57,8 +100,10 @@ class Consent:
     agreed: bool
 
 
-Action = Choose | Skip | Back | PickLanguage | Consent | OpenConsultation | Moderate
+Action = (Choose | Skip | Back | PickLanguage | Consent | OpenConsultation | Moderate | Announce
+          | Summarise | Export | ReadComments)
 MODERATION_VERBS = ("open", "close")
+ANNOUNCE_VERBS = ("pick", "send", "cancel", "stop")
 
 
 def encode(action: Action) -> str:
@@ -68,12 +113,22 @@ def encode(action: Action) -> str:
             parts = ["a", str(consultation), question_id, option_id]
         case Skip(consultation, question_id):
             parts = ["s", str(consultation), question_id]
-        case Back(consultation):
-            parts = ["b", str(consultation)]
+        case Keep(consultation, question_id):
+            parts = ["k", str(consultation), question_id]
+        case Back(consultation, question_id):
+            parts = ["b", str(consultation), question_id]
         case OpenConsultation(consultation):
             parts = ["o", str(consultation)]
         case Moderate(verb, consultation):
             parts = ["m", verb, str(consultation)]
+        case Announce(verb, number):
+            parts = ["n", verb, str(number)]
+        case Summarise(consultation):
+            parts = ["y", str(consultation)]
+        case Export(consultation):
+            parts = ["x", str(consultation)]
+        case ReadComments(consultation):
+            parts = ["k", str(consultation)]
         case PickLanguage(locale):
             parts = ["l", locale]
         case Consent(agreed):
@@ -95,12 +150,22 @@ def decode(data: str | None) -> Action | None:
                 return Choose(_number(consultation), question_id, option_id)
             case "s", [consultation, question_id] if question_id:
                 return Skip(_number(consultation), question_id)
-            case "b", [consultation]:
-                return Back(_number(consultation))
+            case "k", [consultation, question_id] if question_id:
+                return Keep(_number(consultation), question_id)
+            case "b", [consultation, question_id] if question_id:
+                return Back(_number(consultation), question_id)
             case "o", [consultation]:
                 return OpenConsultation(_number(consultation))
             case "m", [verb, consultation] if verb in MODERATION_VERBS:
                 return Moderate(verb, _number(consultation))
+            case "n", [verb, number] if verb in ANNOUNCE_VERBS:
+                return Announce(verb, _number(number))
+            case "y", [consultation]:
+                return Summarise(_number(consultation))
+            case "x", [consultation]:
+                return Export(_number(consultation))
+            case "k", [consultation]:
+                return ReadComments(_number(consultation))
             case "l", [locale] if locale:
                 return PickLanguage(locale)
             case "c", ["1" | "0" as agreed]:

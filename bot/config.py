@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from conversations.loader import DEFAULT_QUESTIONNAIRE
@@ -26,6 +26,12 @@ class Settings:
     # Telegram's overall limit; PTB's AIORateLimiter counts every call that names a chat,
     # edits included. Tests against the emulator may raise it.
     messages_per_second: float = 30
+    # Broadcasts with allow_paid_broadcast: up to 1000 messages a second, paid in Telegram Stars.
+    paid_broadcast: bool = False
+    # Summaries withhold any group with fewer finished respondents than this.
+    min_group: int = 5
+    # Keys the pseudonyms in answer exports; None: a key generated once and kept in the database.
+    pseudonym_key: bytes | None = field(default=None, repr=False)
 
     @property
     def base_url(self) -> str:
@@ -62,4 +68,32 @@ class Settings:
             database=Path(env.get("BARAZA_DB", "").strip() or "baraza.db"),
             moderators=frozenset(moderators),
             questionnaire=Path(env.get("BARAZA_QUESTIONNAIRE", "").strip() or DEFAULT_QUESTIONNAIRE),
+            paid_broadcast=_paid_broadcast(env.get("BARAZA_PAID_BROADCAST", "").strip()),
+            min_group=_min_group(env.get("BARAZA_MIN_GROUP", "").strip()),
+            pseudonym_key=_pseudonym_key(env.get("BARAZA_PSEUDONYM_KEY", "").strip()),
         )
+
+
+def _min_group(text: str) -> int:
+    if not text:
+        return Settings.min_group
+    if not (text.isascii() and text.isdigit()) or int(text) < 2:
+        raise ConfigError(f"BARAZA_MIN_GROUP must be a whole number of at least 2 (a group of one "
+                          f"would show one person's answers), got {text!r}")
+    return int(text)
+
+
+def _pseudonym_key(text: str) -> bytes | None:
+    if not text:
+        return None
+    if len(text) < 16:
+        raise ConfigError("BARAZA_PSEUDONYM_KEY is too short: use at least 16 characters "
+                          "(for example the output of `openssl rand -hex 32`)")
+    return text.encode()
+
+
+def _paid_broadcast(text: str) -> bool:
+    if text not in ("", "0", "1"):
+        raise ConfigError(f"BARAZA_PAID_BROADCAST must be 1 (pay for faster broadcasts) or 0, "
+                          f"got {text!r}")
+    return text == "1"

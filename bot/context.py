@@ -7,7 +7,9 @@ from dataclasses import dataclass
 
 from telegram.ext import Application, CallbackContext, ExtBot
 
+from bot.broadcasting import Broadcaster
 from bot.i18n import Catalogs
+from bot.summaries import SummaryService
 from bot.turns import Turns
 from conversations.model import Questionnaire
 from storage import Database
@@ -25,6 +27,8 @@ class Services:
     turns: Turns
     catalogs: Catalogs
     status_listeners: tuple[StatusListener, ...] = ()
+    broadcaster: Broadcaster | None = None  # sends broadcasts; started in post_init
+    summaries: SummaryService | None = None  # summaries for officials; built in post_init
 
     @property
     def questionnaire(self) -> Questionnaire:
@@ -37,11 +41,14 @@ class Services:
 
 
 class BarazaContext(CallbackContext[ExtBot[None], dict, dict, dict]):
-    """CallbackContext with typed access to Baraza's services."""
+    """CallbackContext with typed access to Baraza's services; one per update."""
+
+    def __init__(self, application: Application, chat_id: int | None = None,
+                 user_id: int | None = None) -> None:
+        super().__init__(application, chat_id, user_id)  # type: ignore[arg-type]
+        self.answered_callback = False  # see bot/handlers/replies.py
 
     @property
     def services(self) -> Services:
         return self.bot_data[SERVICES]
 
-
-BarazaApplication = Application[ExtBot[None], BarazaContext, dict, dict, dict, object]

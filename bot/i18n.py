@@ -11,6 +11,7 @@ from __future__ import annotations
 import gettext
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -31,11 +32,6 @@ FSI = "\u2068"
 PDI = "\u2069"
 
 
-def N_(message: str) -> str:
-    """Mark a string for extraction; it is translated later, where the locale is known."""
-    return message
-
-
 @dataclass(frozen=True)
 class Translator:
     """The gettext calls and number formats of one locale."""
@@ -43,7 +39,7 @@ class Translator:
     locale: str
     catalog: gettext.NullTranslations
 
-    @property
+    @cached_property
     def rtl(self) -> bool:
         return Locale.parse(self.locale).character_order == "right-to-left"
 

@@ -13,8 +13,10 @@ from telegram.ext import BaseUpdateProcessor
 class PerUserUpdateProcessor(BaseUpdateProcessor):
     """Processes updates of different users concurrently and those of one user sequentially.
 
-    A lock per user exists only while that user has updates in flight, so memory does not
-    grow with the number of users who ever wrote.
+    The user's lock is taken before PTB's concurrency limit, so updates waiting for their
+    turn hold no slot: one user flooding the bot cannot hold up everyone else. A lock exists
+    only while that user has updates in flight, so memory does not grow with the number of
+    users who ever wrote.
     """
 
     def __init__(self, max_concurrent_updates: int = 64) -> None:
@@ -22,20 +24,24 @@ class PerUserUpdateProcessor(BaseUpdateProcessor):
         self._locks: dict[int, asyncio.Lock] = {}
         self._waiting: dict[int, int] = {}
 
-    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+    async def process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         key = _key(update)
         if key is None:
-            await coroutine
+            await super().process_update(update, coroutine)
             return
         lock = self._locks.setdefault(key, asyncio.Lock())
         self._waiting[key] = self._waiting.get(key, 0) + 1
         try:
             async with lock:
-                await coroutine
+                await super().process_update(update, coroutine)
         finally:
             self._waiting[key] -= 1
             if not self._waiting[key]:
                 del self._waiting[key], self._locks[key]
+
+    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        """Run the handlers (ordering and the concurrency limit are already applied)."""
+        await coroutine
 
     async def initialize(self) -> None:
         """Nothing to open."""

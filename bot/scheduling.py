@@ -24,10 +24,20 @@ def job_name(consultation_id: int, verb: str) -> str:
     return f"consultation:{consultation_id}:{verb}"
 
 
-async def change_status(db: Database, consultation_id: int, verb: str) -> bool:
-    """Open or close a consultation if its status allows; False when nothing changed."""
+async def change_status(application: Application, consultation_id: int, verb: str) -> bool:
+    """Open or close a consultation if its status allows, and tell the listeners (digests).
+
+    Every change goes through here: a moderator's button, a schedule, a catch-up at start-up.
+    Returns False when nothing changed.
+    """
+    services: Services = application.bot_data[SERVICES]
     status, allowed_from = TRANSITIONS[verb]
-    return await db.consultations.set_status(consultation_id, status, expected=allowed_from)
+    if not await services.db.consultations.set_status(consultation_id, status,
+                                                      expected=allowed_from):
+        return False
+    for listener in services.status_listeners:
+        await listener(application, consultation_id, verb)
+    return True
 
 
 def schedule(application: Application, consultation: Consultation,
@@ -44,21 +54,24 @@ def schedule(application: Application, consultation: Consultation,
                                            data=(consultation.id, verb))
 
 
+async def apply_schedule(application: Application, consultation: Consultation) -> None:
+    """Apply what is already due (a time in the past), and schedule the rest."""
+    now = datetime.now(UTC)
+    for verb, moment in (("open", consultation.opens_at), ("close", consultation.closes_at)):
+        if moment is not None and moment <= now and await change_status(
+                application, consultation.id, verb):
+            _logger.info("Consultation %s: %s (due %s)", consultation.id, verb, moment)
+    schedule(application, consultation, now)
+
+
 async def restore(application: Application, db: Database) -> None:
     """At start-up: apply what fell due while the bot was down, schedule the rest."""
-    now = datetime.now(UTC)
     for consultation in await db.consultations.list(("draft", "open")):
-        for verb, moment in (("open", consultation.opens_at), ("close", consultation.closes_at)):
-            if moment is not None and moment <= now and await change_status(db, consultation.id, verb):
-                _logger.info("Consultation %s: %s (due %s)", consultation.id, verb, moment)
-        schedule(application, consultation, now)
+        await apply_schedule(application, consultation)
 
 
 async def _run_transition(context: CallbackContext) -> None:
     """Job callback: open or close a consultation on time."""
     consultation_id, verb = context.job.data  # type: ignore[union-attr, misc]
-    services: Services = context.application.bot_data[SERVICES]
-    if await change_status(services.db, consultation_id, verb):
+    if await change_status(context.application, consultation_id, verb):
         _logger.info("Consultation %s: %s on schedule", consultation_id, verb)
-        for listener in services.status_listeners:
-            await listener(context.application, consultation_id, verb)

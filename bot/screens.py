@@ -6,6 +6,7 @@ HTML-escaped (messages are sent with parse_mode HTML) and, in right-to-left loca
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from html import escape
@@ -16,7 +17,8 @@ from bot import callbacks
 from bot.i18n import Catalogs, Translator
 from conversations.extract import message_context
 from conversations.flow import AskQuestion, Problem
-from conversations.model import Option, Pillar, Question, QuestionKind, Questionnaire
+from conversations.loader import QuestionnaireError
+from conversations.model import Answer, Option, Pillar, Question, QuestionKind, Questionnaire
 from conversations.roles import Role
 from conversations.scoring import Band, ScoreCard
 from storage import Consultation, ConsultationText
@@ -91,6 +93,7 @@ def consent(t: Translator, questionnaire: Questionnaire, question_count: int) ->
                    question_count).format(count=t.number(question_count)),
         t._("Your answers are stored with your Telegram account so that you can stop and come "
             "back at any time. They are only ever reported as totals; your name is never shown."),
+        t._("You will also receive announcements of new consultations; /stop ends them."),
         t._("You can change the language with /language and go back with /back."),
         "",
         t._("Do you agree to take part?"),
@@ -120,10 +123,14 @@ def question(t: Translator, questionnaire: Questionnaire, consultation: int, eve
     ]
     rows: list[list[tuple[str, callbacks.Action]]]
     if q.kind is QuestionKind.TEXT:
-        lines += ["", t._("Type your answer and send it, or tap Skip.")]
         if event.current is not None and event.current.text:
-            lines += ["", t._("Your answer so far: {text}").format(text=escape(event.current.text))]
-        rows = [[(t._("Skip"), callbacks.Skip(consultation, q.id))]]
+            lines += ["", t._("Your answer so far: {text}").format(text=escape(event.current.text)),
+                      "", t._("Type a new answer to replace it, keep it, or remove it.")]
+            rows = [[(t._("Keep my answer"), callbacks.Keep(consultation, q.id)),
+                     (t._("Remove my answer"), callbacks.Skip(consultation, q.id))]]
+        else:
+            lines += ["", t._("Type your answer and send it, or tap Skip.")]
+            rows = [[(t._("Skip"), callbacks.Skip(consultation, q.id))]]
     else:
         assert q.scale is not None
         chosen = event.current.option_id if event.current else None
@@ -133,7 +140,7 @@ def question(t: Translator, questionnaire: Questionnaire, consultation: int, eve
         rows = [buttons] if len(buttons) <= 3 else [[b] for b in buttons]
     if event.number > 1:
         # Translators: in a right-to-left language make the arrow point right (▶).
-        rows.append([(t._("◀ Back"), callbacks.Back(consultation))])
+        rows.append([(t._("◀ Back"), callbacks.Back(consultation, q.id))])
     return _finish(t, "\n".join(lines), _keyboard(rows))
 
 
@@ -143,13 +150,20 @@ def band_name(t: Translator, band: Band) -> str:
     return names[band]
 
 
+def score_text(t: Translator, score: float) -> str:
+    """A 0-100 score as a whole number, cut down rather than rounded up, so that the shown
+    number always falls in the band named beside it (49.9 shows as 49: middle, not 50)."""
+    return t.number(math.floor(score))
+
+
 def _bar(score: float) -> str:
     filled = round(score / 100 * _BAR_CELLS)
     return "▰" * filled + "▱" * (_BAR_CELLS - filled)
 
 
-def scores(t: Translator, questionnaire: Questionnaire, card: ScoreCard) -> Screen:
-    """The respondent's own scores: per pillar, overall and its band."""
+def scores(t: Translator, questionnaire: Questionnaire, card: ScoreCard,
+           comparison: Sequence[str] = ()) -> Screen:
+    """The respondent's own scores: per pillar, overall and its band, then ``comparison`` lines."""
     texts = Texts(questionnaire, t)
     lines = [t._("<b>Thank you! Your answers are recorded.</b>"), "",
              t._("Your scores (0 to 100):")]
@@ -158,13 +172,15 @@ def scores(t: Translator, questionnaire: Questionnaire, card: ScoreCard) -> Scre
         if pillar_score.score is None:
             lines.append(t._("{pillar}: no scored answers").format(pillar=name))
         else:
-            lines.append(f"{_bar(pillar_score.score)} {t.number(pillar_score.score)}  {name}")
+            lines.append(f"{_bar(pillar_score.score)} {score_text(t, pillar_score.score)}  {name}")
     lines.append("")
     if card.overall is None or card.band is None:
         lines.append(t._("Overall: not enough answers to score."))
     else:
         lines.append("<b>" + t._("Overall: {score} ({band})").format(
-            score=t.number(card.overall), band=band_name(t, card.band)) + "</b>")
+            score=score_text(t, card.overall), band=band_name(t, card.band)) + "</b>")
+    if comparison:
+        lines += ["", *comparison]
     lines += ["", t._("A score is the share of the best possible answers; \"Don't know\" is left "
                       "out. Bands: low below 25, middle 25 to 50, high 50 to 75, very high 75 "
                       "and above.")]
@@ -243,7 +259,17 @@ def moderator_commands(t: Translator) -> list[tuple[str, str]]:
         ("translate", t._("Give a consultation's title in another language")),
         ("schedule", t._("Set when a consultation opens and closes")),
         ("invite", t._("Create an invitation link for an official")),
+        ("broadcast", t._("Announce a consultation to every subscriber")),
     ]
+
+
+def summary_commands(t: Translator, role: Role) -> list[tuple[str, str]]:
+    """Commands of officials and moderators for reading the answers (checked on every use)."""
+    found = [("summary", t._("Compare citizens' and officials' answers")),
+             ("digest", t._("Receive the summary weekly and when a consultation closes"))]
+    if role is Role.MODERATOR:
+        found.append(("export", t._("Every answer of a consultation as a CSV file")))
+    return found
 
 
 def help_text(t: Translator, role: Role = Role.CITIZEN) -> Screen:
@@ -253,6 +279,10 @@ def help_text(t: Translator, role: Role = Role.CITIZEN) -> Screen:
                  "question. You can stop at any time and continue later where you left off."),
              ""]
     lines += [f"/{name} — {escape(description)}" for name, description in commands(t)]
+    if role in (Role.OFFICIAL, Role.MODERATOR):
+        lines += ["", t._("<b>Summaries</b>")]
+        lines += [f"/{name} — {escape(description)}"
+                  for name, description in summary_commands(t, role)]
     if role is Role.MODERATOR:
         lines += ["", t._("<b>For moderators</b>")]
         lines += [f"/{name} — {escape(description)}" for name, description in moderator_commands(t)]
@@ -292,3 +322,30 @@ def nothing_open(t: Translator) -> str:
 
 def unsubscribed(t: Translator) -> str:
     return t._("You will no longer receive announcements. Send /start to receive them again.")
+
+
+# The longest heading a consultation can have: moderators' titles and descriptions are capped.
+MAX_TITLE, MAX_DESCRIPTION = 200, 1000
+
+
+def longest_question_screen(t: Translator, questionnaire: Questionnaire,
+                            asked: Question) -> int:
+    """An upper bound of the question's screen length: the heading and answer at their longest."""
+    current = None
+    if asked.kind is QuestionKind.TEXT:
+        current = Answer(asked.id, text="x" * asked.max_length)
+    event = AskQuestion(asked, questionnaire.pillar(asked.pillar_id), 999_999, 999_999,
+                        current)
+    notice = f"<b>{'x' * MAX_TITLE}</b>\n{'x' * MAX_DESCRIPTION}"
+    return len(question(t, questionnaire, 999_999, event, notice).text)
+
+
+def check_screens_fit(questionnaire: Questionnaire, catalogs: Catalogs) -> None:
+    """Refuse, at start-up, a questionnaire whose screens could exceed Telegram's limit."""
+    for t in catalogs.all():
+        for q in questionnaire.questions:
+            length = longest_question_screen(t, questionnaire, q)
+            if length > TELEGRAM_TEXT_LIMIT:
+                raise QuestionnaireError(
+                    f"question {q.id!r} can need {length} characters in {t.locale!r}; Telegram "
+                    f"allows {TELEGRAM_TEXT_LIMIT}: shorten it or lower its max_length")

@@ -7,7 +7,7 @@ Telegram calls happen after the commit, never while the shared connection is loc
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import Enum
 from types import MappingProxyType
@@ -17,9 +17,12 @@ from telegram import Update
 from bot.i18n import Catalogs, Translator
 from conversations.flow import Flow, Progress, Step
 from conversations.roles import Role
-from storage import Consultation, Database, Respondent, Session
+from conversations.scoring import score_answers
+from storage import Consultation, Database, Invitation, Respondent, Session
 
 Move = Callable[[Flow, Progress], Step]
+# A write that must commit (or not) together with the update's claim.
+Write = Callable[[Database, Respondent], Awaitable[None]]
 
 
 class Claim(Enum):
@@ -70,13 +73,15 @@ class Turns:
         return (consultation.questionnaire_id, consultation.questionnaire_version) == (q.id, q.version)
 
     async def enter(self, update: Update, move: Move | None = None,
-                    consultation_id: int | None = None) -> tuple[Turn, Step | None] | None:
+                    consultation_id: int | None = None,
+                    write: Write | None = None) -> tuple[Turn, Step | None] | None:
         """Claim the update and, with ``move``, apply an engine step to the respondent's session.
 
         The session is that of ``consultation_id`` (a button names it), else of the consultation
         the respondent is answering. Returns None when this update was handled before (Telegram
         redelivers unconfirmed updates after a crash). A move is applied only to a session of an
-        open consultation, and not for a repeated tap.
+        open consultation. ``write`` stores the update's other effects (a language, a consent)
+        in the same transaction as the claim, so a crash leaves both or neither.
         """
         user, chat = update.effective_user, update.effective_chat
         assert user is not None and chat is not None
@@ -90,15 +95,22 @@ class Turns:
             if not await self.db.respondents.claim_update(user.id, update.update_id, tap):
                 return None
             claim = Claim.REPEATED_TAP if tap is not None and respondent.last_tap == tap else Claim.NEW
+            if write is not None:
+                await write(self.db, respondent)
+                respondent = await self.db.respondents.ensure(user.id, chat.id)
             wanted = consultation_id if consultation_id is not None else respondent.consultation_id
             consultation = await self.db.consultations.get(wanted) if wanted is not None else None
             session = None
             if consultation is not None and self.runs(consultation):
                 session = await self.db.sessions.get(user.id, consultation.id)
-            if (move is not None and session is not None and claim is Claim.NEW
+            # Engine moves run even for a repeated tap: the engine itself recognises a repeat.
+            if (move is not None and session is not None
                     and consultation is not None and consultation.status == "open"):
                 step = move(self.flow, self.progress(session))
                 await self._store(session, step)
+                if consultation.id != respondent.consultation_id:
+                    # A button of another open consultation: typed replies follow it there.
+                    await self.db.respondents.set_consultation(user.id, consultation.id)
         t = self.translator(respondent, user.language_code)
         return Turn(respondent, consultation, session, t, claim), step
 
@@ -128,12 +140,26 @@ class Turns:
             await self.db.sessions.set_prompt(session.id, None)
             if progress.finished and not session.finished:
                 await self.db.sessions.finish(session.id)
+                # Answers cannot change any more: add them to the summary's running totals.
+                await self.db.summaries.add(
+                    session.id, score_answers(self.flow.questionnaire, progress.answers))
 
-    async def consent(self, user_id: int) -> None:
-        """Record consent and subscribe the respondent to announcements."""
+    @staticmethod
+    async def consent(db: Database, respondent: Respondent) -> None:
+        """Record consent and subscribe the respondent to announcements (a ``write``)."""
+        await db.respondents.record_consent(respondent.user_id)
+        await db.respondents.set_subscribed(respondent.user_id, True)
+
+    async def redeem_invitation(self, user_id: int, token_hash: str) -> tuple[Invitation | None, Role]:
+        """Use up an invitation and make the user an official, together or not at all."""
+        role, _ = await self.role_of(user_id)
         async with self.db.transaction():
-            await self.db.respondents.record_consent(user_id)
-            await self.db.respondents.set_subscribed(user_id, True)
+            invitation = await self.db.invitations.redeem(token_hash, user_id)
+            if invitation is not None and role is not Role.MODERATOR:
+                await self.db.roles.grant(user_id, Role.OFFICIAL.value, invitation.agency,
+                                          invitation.created_by)
+                role = Role.OFFICIAL
+        return invitation, role
 
     async def begin(self, user_id: int, consultation: Consultation) -> tuple[Session, Step]:
         """Begin (or resume) answering a consultation and say what to show."""
@@ -159,8 +185,3 @@ class Turns:
         """Remember the message that now shows the current question (to edit it safely later)."""
         await self.db.sessions.set_prompt(session.id, message_id)
 
-    async def set_locale(self, user_id: int, locale: str) -> None:
-        await self.db.respondents.set_locale(user_id, locale)
-
-    async def set_subscribed(self, user_id: int, subscribed: bool) -> None:
-        await self.db.respondents.set_subscribed(user_id, subscribed)

@@ -22,6 +22,26 @@ def test_self_hosted_api_url_becomes_ptbs_base_url() -> None:
     assert settings.base_url == "http://127.0.0.1:8081/bot"
 
 
+def test_summaries_withhold_groups_under_five_unless_configured() -> None:
+    assert Settings.from_env({"TELEGRAM_BOT_TOKEN": TOKEN}).min_group == 5
+    settings = Settings.from_env({"TELEGRAM_BOT_TOKEN": TOKEN, "BARAZA_MIN_GROUP": " 10 "})
+    assert settings.min_group == 10
+
+
+def test_the_pseudonym_key_comes_from_the_environment_and_stays_out_of_reprs() -> None:
+    assert Settings.from_env({"TELEGRAM_BOT_TOKEN": TOKEN}).pseudonym_key is None
+    key = "0123456789abcdef0123"
+    settings = Settings.from_env({"TELEGRAM_BOT_TOKEN": TOKEN, "BARAZA_PSEUDONYM_KEY": key})
+    assert settings.pseudonym_key == key.encode()
+    assert key not in repr(settings)
+
+
+@pytest.mark.parametrize(("value", "paid"), [("", False), ("0", False), ("1", True)])
+def test_paid_broadcasts_are_opt_in(value: str, paid: bool) -> None:
+    settings = Settings.from_env({"TELEGRAM_BOT_TOKEN": TOKEN, "BARAZA_PAID_BROADCAST": value})
+    assert settings.paid_broadcast is paid
+
+
 def test_moderators_are_parsed() -> None:
     settings = Settings.from_env({"TELEGRAM_BOT_TOKEN": TOKEN, "BARAZA_MODERATORS": "1, 22,333"})
     assert settings.moderators == frozenset({1, 22, 333})
@@ -32,6 +52,10 @@ def test_moderators_are_parsed() -> None:
     ({"TELEGRAM_BOT_TOKEN": "nonsense"}, "does not look like a bot token"),
     ({"TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_API_URL": "ftp://x"}, "must start with http"),
     ({"TELEGRAM_BOT_TOKEN": TOKEN, "BARAZA_MODERATORS": "1,bob"}, "'bob' is not one"),
+    ({"TELEGRAM_BOT_TOKEN": TOKEN, "BARAZA_MIN_GROUP": "five"}, "BARAZA_MIN_GROUP must be a whole"),
+    ({"TELEGRAM_BOT_TOKEN": TOKEN, "BARAZA_MIN_GROUP": "1"}, "at least 2"),
+    ({"TELEGRAM_BOT_TOKEN": TOKEN, "BARAZA_PSEUDONYM_KEY": "short"}, "PSEUDONYM_KEY is too short"),
+    ({"TELEGRAM_BOT_TOKEN": TOKEN, "BARAZA_PAID_BROADCAST": "yes"}, "must be 1 .* or 0"),
 ])
 def test_bad_values_are_named_in_one_line(env: dict[str, str], message: str) -> None:
     with pytest.raises(ConfigError, match=message) as caught:

@@ -45,3 +45,19 @@ async def test_different_users_run_concurrently_and_locks_are_released() -> None
                          processor.process_update(update(2, 8), fast()))
     assert log == ["fast", "slow"]
     assert processor._locks == {}
+
+
+async def test_one_users_backlog_does_not_hold_up_another_user() -> None:
+    processor = PerUserUpdateProcessor(2)
+    log: list[str] = []
+
+    async def slow(name: str) -> None:
+        await asyncio.sleep(0.02)
+        log.append(name)
+
+    async def quick() -> None:
+        log.append("other user")
+
+    backlog = [processor.process_update(update(i, 7), slow(f"flood {i}")) for i in range(1, 6)]
+    await asyncio.gather(*backlog, processor.process_update(update(9, 8), quick()))
+    assert log[0] == "other user"

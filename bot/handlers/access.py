@@ -16,6 +16,7 @@ from bot.turns import Turn
 from conversations.roles import Permission, Role, allows
 
 INVITATION_LIFETIME = timedelta(days=7)
+INVITATION_PREFIX = "inv_"  # /start payloads of other deep links are not invitations
 
 
 def token_hash(token: str) -> str:
@@ -66,7 +67,7 @@ async def invite(update: Update, context: BarazaContext) -> None:
         return
     t = turn.t
     agency = " ".join(context.args or []).strip()[:100] or None
-    token = secrets.token_urlsafe(24)
+    token = INVITATION_PREFIX + secrets.token_urlsafe(24)
     expires = datetime.now(UTC) + INVITATION_LIFETIME
     await context.services.db.invitations.create(
         token_hash(token), agency, turn.respondent.user_id, expires)
@@ -80,16 +81,14 @@ async def invite(update: Update, context: BarazaContext) -> None:
 
 async def redeem_invitation(context: BarazaContext, turn: Turn, token: str) -> None:
     """Make the user an official if ``token`` is a valid, unused, unexpired invitation."""
-    t, db = turn.t, context.services.db
-    role, _ = await context.services.turns.role_of(turn.respondent.user_id)
-    invitation = await db.invitations.redeem(token_hash(token[:64]), turn.respondent.user_id)
+    t = turn.t
+    invitation, role = await context.services.turns.redeem_invitation(
+        turn.respondent.user_id, token_hash(token[:64]))
     if invitation is None:
         text = t._("This invitation link is not valid: it may have been used already or have expired.")
     elif role is Role.MODERATOR:
         text = t._("You are a moderator already; the invitation was not needed.")
     else:
-        await db.roles.grant(turn.respondent.user_id, Role.OFFICIAL.value, invitation.agency,
-                             invitation.created_by)
         text = t._("Welcome! You are now registered as an official. You answer the same "
                    "questions as citizens, and /summary shows how the answers compare.")
     await context.bot.send_message(turn.respondent.chat_id, t.directed(text))

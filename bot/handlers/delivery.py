@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from telegram import MaybeInaccessibleMessage, Message
+from contextlib import suppress
 
-from bot import screens
+from telegram import MaybeInaccessibleMessage, Message
+from telegram.error import BadRequest
+
+from bot import screens, summary_screens
 from bot.context import BarazaContext
+from bot.handlers.replies import accessible
 from bot.turns import Turn
 from conversations.flow import AskQuestion, Completed, Event, Step
 from storage import Session
@@ -19,7 +23,8 @@ async def show(context: BarazaContext, turn: Turn, session: Session, event: Even
         screen = screens.question(turn.t, services.questionnaire, session.consultation_id, event,
                                   notice)
     elif isinstance(event, Completed):
-        screen = screens.scores(turn.t, services.questionnaire, event.scores)
+        comparison = await _comparison(context, turn, session, event)
+        screen = screens.scores(turn.t, services.questionnaire, event.scores, comparison)
     else:
         raise TypeError(f"not a screen: {event!r}")
     if edit is not None:
@@ -29,13 +34,26 @@ async def show(context: BarazaContext, turn: Turn, session: Session, event: Even
         sent = await context.bot.send_message(turn.respondent.chat_id, screen.text,
                                               reply_markup=screen.keyboard)
         message_id = sent.message_id
+    if isinstance(event, AskQuestion):
+        await services.turns.shown(session, message_id)
     previous = session.prompt_message_id
     if previous is not None and previous != message_id:
         # That message still shows a question with its buttons; now another one does the job.
-        await context.bot.edit_message_reply_markup(turn.respondent.chat_id, previous,
-                                                    reply_markup=None)
-    if isinstance(event, AskQuestion):
-        await services.turns.shown(session, message_id)
+        # The respondent may have deleted it (or cleared the chat): nothing is lost then.
+        with suppress(BadRequest):
+            await context.bot.edit_message_reply_markup(turn.respondent.chat_id, previous,
+                                                        reply_markup=None)
+
+
+async def _comparison(context: BarazaContext, turn: Turn, session: Session,
+                      event: Completed) -> list[str]:
+    """Citizens' and officials' averages beside the respondent's scores, once groups are big enough."""
+    services = context.services
+    consultation = await services.db.consultations.get(session.consultation_id)
+    if services.summaries is None or consultation is None or not services.turns.runs(consultation):
+        return []
+    summary = await services.summaries.summary(consultation)
+    return summary_screens.comparison(turn.t, services.questionnaire, event.scores, summary)
 
 
 async def show_current(context: BarazaContext, turn: Turn, session: Session,
@@ -56,10 +74,7 @@ async def refresh(context: BarazaContext, turn: Turn, session: Session,
     """
     if tapped.message_id == session.prompt_message_id or session.finished:
         return
-    if isinstance(tapped, Message):
-        await show_current(context, turn, session, edit=tapped)
-    else:
-        await show_current(context, turn, session)
+    await show_current(context, turn, session, edit=accessible(tapped))
 
 
 async def continue_or_choose(context: BarazaContext, turn: Turn, *, edit: Message | None = None,

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import logging
-from contextlib import suppress
 
 from telegram import Update
-from telegram.error import BadRequest, TelegramError
+from telegram.error import Forbidden, TelegramError
 
 from bot import callbacks, screens
 from bot.context import BarazaContext
-from bot.handlers import moderation, onboarding, questions
+from bot.handlers.replies import answer
+from bot.handlers import broadcasts, moderation, onboarding, questions, summaries
 from conversations.flow import Problem
 
 _logger = logging.getLogger(__name__)
@@ -40,22 +40,34 @@ async def button(update: Update, context: BarazaContext) -> None:
     """Route an inline-button tap by its decoded action; forged data gets a polite refusal."""
     query = update.callback_query
     assert query is not None
-    action = callbacks.decode(query.data)
+    try:
+        await _route(update, context, callbacks.decode(query.data))
+    finally:
+        await answer(context, query)  # a no-op when the handler already answered
+
+
+async def _route(update: Update, context: BarazaContext, action: callbacks.Action | None) -> None:
+    query = update.callback_query
+    assert query is not None
     match action:
         case callbacks.PickLanguage():
             await onboarding.pick_language(update, context, action)
         case callbacks.Consent():
             await onboarding.consent(update, context, action)
-        case callbacks.Choose() | callbacks.Skip() | callbacks.Back():
+        case callbacks.Choose() | callbacks.Skip() | callbacks.Keep() | callbacks.Back():
             await questions.button(update, context, action)
         case callbacks.OpenConsultation():
             await onboarding.open_consultation(update, context, action)
         case callbacks.Moderate():
             await moderation.moderate(update, context, action)
+        case callbacks.Announce():
+            await broadcasts.button(update, context, action)
+        case callbacks.Summarise() | callbacks.Export() | callbacks.ReadComments():
+            await summaries.button(update, context, action)
         case _:
             user = query.from_user
             t = await context.services.turns.translator_for(user.id, user.language_code)
-            await query.answer(screens.problem(t, Problem.INVALID), show_alert=True)
+            await answer(context, query, screens.problem(t, Problem.INVALID), show_alert=True)
 
 
 async def private_only(update: Update, context: BarazaContext) -> None:
@@ -70,17 +82,18 @@ async def private_only(update: Update, context: BarazaContext) -> None:
 
 async def error(update: object, context: BarazaContext) -> None:
     """Log a handler's error and tell the user to try again; the next update is handled as usual."""
+    user = update.effective_user if isinstance(update, Update) else None
+    if isinstance(context.error, Forbidden) and user is not None:
+        # The user blocked the bot (or deleted their account): nothing to tell them, ever.
+        _logger.info("User %s blocked the bot: %s", user.id, context.error)
+        await context.services.db.respondents.mark_blocked(user.id)
+        return
     _logger.error("Error while handling update %s", getattr(update, "update_id", update),
                   exc_info=context.error)
-    if not isinstance(update, Update) or update.effective_user is None:
+    if not isinstance(update, Update) or user is None:
         return
-    user = update.effective_user
     try:
         t = await context.services.turns.translator_for(user.id, user.language_code)
-        if update.callback_query is not None:
-            # The failing handler may not have answered it: a spinning button looks broken.
-            with suppress(BadRequest):
-                await update.callback_query.answer()
         if update.effective_chat is not None and update.effective_chat.type == "private":
             await context.bot.send_message(update.effective_chat.id, t.directed(screens.try_again(t)))
     except TelegramError:

@@ -5,16 +5,20 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from html import escape
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from bot import callbacks, screens
 from bot.context import BarazaContext
+from bot.handlers.replies import accessible, answer
 from bot.handlers.access import permitted, refusal
 from bot.i18n import Translator
-from bot.scheduling import change_status, schedule
+from bot.scheduling import apply_schedule, change_status
 from bot.turns import Turn
 from conversations.roles import Permission, allows
 from storage import Consultation, ConsultationText
+
+
+LISTED = 20
 
 
 def _status_name(t: Translator, status: str) -> str:
@@ -25,18 +29,19 @@ def consultation_list(t: Translator, consultations: list[Consultation]) -> scree
     """Every consultation with its status and schedule, and buttons to open or close it."""
     lines = [t._("<b>Consultations</b>")]
     rows = []
-    for c in consultations:
+    # The newest first, and only as many as fit one message (and its buttons) on a phone.
+    for c in consultations[:LISTED]:
         title = escape(screens.consultation_text(t, c).title)
-        lines.append(f"#{c.id} · {_status_name(t, c.status)} · {title}")
+        lines.append(f"#{t.isolate(str(c.id))} · {_status_name(t, c.status)} · {title}")
         if c.opens_at:
             lines.append("   " + t._("opens {moment}").format(moment=t.moment(c.opens_at)))
         if c.closes_at:
             lines.append("   " + t._("closes {moment}").format(moment=t.moment(c.closes_at)))
         if c.status == "draft":
-            rows.append([InlineKeyboardButton(t._("Open #{number}").format(number=c.id),
+            rows.append([InlineKeyboardButton(t._("Open #{number}").format(number=t.isolate(str(c.id))),
                                               callback_data=callbacks.encode(callbacks.Moderate("open", c.id)))])
         if c.status in ("draft", "open"):
-            rows.append([InlineKeyboardButton(t._("Close #{number}").format(number=c.id),
+            rows.append([InlineKeyboardButton(t._("Close #{number}").format(number=t.isolate(str(c.id))),
                                               callback_data=callbacks.encode(callbacks.Moderate("close", c.id)))])
     if not consultations:
         lines.append(t._("There are none yet."))
@@ -93,7 +98,7 @@ async def new_consultation(update: Update, context: BarazaContext) -> None:
     created = await context.services.db.consultations.create(
         q.id, q.version, {t.locale: text}, created_by=turn.respondent.user_id)
     await _reply(context, turn, t._("Consultation #{number} was created as a draft. Open it from "
-                                    "/consultations when it is ready.").format(number=created.id))
+                                    "/consultations when it is ready.").format(number=t.isolate(str(created.id))))
 
 
 async def translate(update: Update, context: BarazaContext) -> None:
@@ -113,7 +118,7 @@ async def translate(update: Update, context: BarazaContext) -> None:
         return
     await services.db.consultations.set_text(consultation.id, locale, text)
     await _reply(context, turn, t._("Saved the {language} text of consultation #{number}.").format(
-        language=t.isolate(services.catalogs.autonym(locale)), number=consultation.id))
+        language=t.isolate(services.catalogs.autonym(locale)), number=t.isolate(str(consultation.id))))
 
 
 async def schedule_consultation(update: Update, context: BarazaContext) -> None:
@@ -135,9 +140,9 @@ async def schedule_consultation(update: Update, context: BarazaContext) -> None:
     await services.db.consultations.set_schedule(consultation.id, opens_at, closes_at)  # type: ignore[arg-type]
     updated = await services.db.consultations.get(consultation.id)
     assert updated is not None
-    schedule(context.application, updated)
+    await apply_schedule(context.application, updated)
     await _reply(context, turn, t._("Schedule of consultation #{number} saved.").format(
-        number=consultation.id))
+        number=t.isolate(str(consultation.id))))
 
 
 async def moderate(update: Update, context: BarazaContext, action: callbacks.Moderate) -> None:
@@ -146,28 +151,27 @@ async def moderate(update: Update, context: BarazaContext, action: callbacks.Mod
     assert query is not None
     entered = await context.services.turns.enter(update)
     if entered is None or entered[0].repeated_tap:
-        await query.answer()
+        await answer(context, query)
         return
     turn, _ = entered
     t = turn.t
     role, _ = await context.services.turns.role_of(turn.respondent.user_id)
     if not allows(role, Permission.MANAGE_CONSULTATIONS):
-        await query.answer(refusal(t, Permission.MANAGE_CONSULTATIONS), show_alert=True)
+        await answer(context, query, refusal(t, Permission.MANAGE_CONSULTATIONS), show_alert=True)
         return
     if await context.services.db.consultations.get(action.consultation) is None:
-        await query.answer(screens.problem(t, screens.Problem.INVALID), show_alert=True)
+        await answer(context, query, screens.problem(t, screens.Problem.INVALID), show_alert=True)
         return
-    if not await change_status(context.services.db, action.consultation, action.verb):
-        await query.answer(t._("Nothing changed: that consultation is not in a state for this."))
+    if not await change_status(context.application, action.consultation, action.verb):
+        await answer(context, query, t._("Nothing changed: that consultation is not in a state for this."))
         return
-    for listener in context.services.status_listeners:
-        await listener(context.application, action.consultation, action.verb)
     message = (t._("Consultation #{number} is now open.") if action.verb == "open"
-               else t._("Consultation #{number} is now closed.")).format(number=action.consultation)
-    await query.answer(message)
+               else t._("Consultation #{number} is now closed.")).format(number=t.isolate(str(action.consultation)))
+    await answer(context, query, message)
     screen = consultation_list(t, await context.services.db.consultations.list())
-    if isinstance(query.message, Message):
-        await query.message.edit_text(screen.text, reply_markup=screen.keyboard)
+    message = accessible(query.message)
+    if message is not None:
+        await message.edit_text(screen.text, reply_markup=screen.keyboard)
 
 
 async def _consultation(context: BarazaContext, number: str) -> Consultation | None:

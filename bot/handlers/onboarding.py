@@ -2,42 +2,46 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
-from telegram import Message, Update
+from telegram import Update
 
 from bot import callbacks, screens
 from bot.context import BarazaContext
-from bot.handlers.access import redeem_invitation
+from bot.handlers.replies import accessible, answer, replace
+from bot.handlers.access import INVITATION_PREFIX, redeem_invitation
+from storage import Database, Respondent
 from bot.handlers.delivery import continue_or_choose, show, show_current
 
 
 async def start(update: Update, context: BarazaContext) -> None:
     """Greet a newcomer with the language picker, or resume where a respondent left off."""
     services = context.services
-    entered = await services.turns.enter(update)
+    entered = await services.turns.enter(update, write=_resubscribe)
     if entered is None:
         return
     turn, _ = entered
-    if context.args:
+    if context.args and context.args[0].startswith(INVITATION_PREFIX):
         await redeem_invitation(context, turn, context.args[0])
     if not turn.respondent.consented:
         screen = screens.language_picker(turn.t, services.catalogs, turn.t.locale, greeting=True)
         await context.bot.send_message(turn.respondent.chat_id, screen.text,
                                        reply_markup=screen.keyboard)
         return
-    if not turn.respondent.subscribed:
-        await services.turns.set_subscribed(turn.respondent.user_id, True)
     await continue_or_choose(context, turn, welcome_back=True)
+
+
+async def _resubscribe(db: Database, respondent: Respondent) -> None:
+    """/start brings someone who consented back to the announcements (after /stop too)."""
+    if respondent.consented and not respondent.subscribed:
+        await db.respondents.set_subscribed(respondent.user_id, True)
 
 
 async def stop(update: Update, context: BarazaContext) -> None:
     """Leave the announcements (/stop); answers and progress are kept."""
-    entered = await context.services.turns.enter(update)
+    entered = await context.services.turns.enter(
+        update, write=lambda db, respondent: db.respondents.set_subscribed(respondent.user_id, False))
     if entered is None:
         return
     turn, _ = entered
-    await context.services.turns.set_subscribed(turn.respondent.user_id, False)
     await context.bot.send_message(turn.respondent.chat_id,
                                    turn.t.directed(screens.unsubscribed(turn.t)))
 
@@ -60,27 +64,30 @@ async def pick_language(update: Update, context: BarazaContext,
     query = update.callback_query
     assert query is not None and query.message is not None
     locale = services.catalogs.supported(action.locale)
-    entered = await services.turns.enter(update)
+    valid = locale is not None and locale == action.locale
+
+    async def choose(db: Database, respondent: Respondent) -> None:
+        if valid and locale is not None:
+            await db.respondents.set_locale(respondent.user_id, locale)
+
+    entered = await services.turns.enter(update, write=choose)
     if entered is None:
-        await query.answer()
         return
     turn, _ = entered
-    if locale is None or locale != action.locale:
-        await query.answer(screens.problem(turn.t, screens.Problem.INVALID), show_alert=True)
+    if not valid or locale is None:
+        await answer(context, query, screens.problem(turn.t, screens.Problem.INVALID), show_alert=True)
         return
     if turn.repeated_tap:
-        await query.answer()
         return
-    await services.turns.set_locale(turn.respondent.user_id, locale)
-    t = services.catalogs.translator(locale)
-    await query.answer()
+    t = turn.t  # already in the chosen language: the respondent was read after the write
+    await answer(context, query)
     if not turn.respondent.consented:
         screen = screens.consent(t, services.questionnaire,
                                  len(services.questionnaire.visible({})))
-        await query.message.edit_text(screen.text, reply_markup=screen.keyboard)
+        await replace(context, turn.respondent.chat_id, query.message, screen)
         return
-    await query.message.edit_text(t.directed(screens.language_set(t, services.catalogs)))
-    turn = replace(turn, t=t)
+    await replace(context, turn.respondent.chat_id, query.message,
+                  screens.notice(t, screens.language_set(t, services.catalogs)))
     if turn.answering and turn.session is not None:
         await show_current(context, turn, turn.session)
 
@@ -90,21 +97,26 @@ async def consent(update: Update, context: BarazaContext, action: callbacks.Cons
     services = context.services
     query = update.callback_query
     assert query is not None and query.message is not None
-    entered = await services.turns.enter(update)
+    was_consented = False
+
+    async def record(db: Database, respondent: Respondent) -> None:
+        nonlocal was_consented
+        was_consented = respondent.consented
+        if action.agreed:
+            await services.turns.consent(db, respondent)
+
+    entered = await services.turns.enter(update, write=record)
     if entered is None or entered[0].repeated_tap:
-        await query.answer()
         return
     turn, _ = entered
-    if turn.respondent.consented:
-        # An old consent message: consent was given before.
-        await query.answer(screens.problem(turn.t, screens.Problem.STALE))
+    if was_consented:
+        # An old consent message: carry on where the respondent is, in a new message.
+        await continue_or_choose(context, turn, welcome_back=True)
         return
-    await query.answer()
     if not action.agreed:
-        await query.message.edit_text(screens.declined(turn.t).text)
+        await replace(context, turn.respondent.chat_id, query.message, screens.declined(turn.t))
         return
-    await services.turns.consent(turn.respondent.user_id)
-    await continue_or_choose(context, turn, edit=_message(query.message))
+    await continue_or_choose(context, turn, edit=accessible(query.message))
 
 
 async def open_consultation(update: Update, context: BarazaContext,
@@ -115,27 +127,23 @@ async def open_consultation(update: Update, context: BarazaContext,
     assert query is not None
     entered = await services.turns.enter(update, consultation_id=action.consultation)
     if entered is None or entered[0].repeated_tap:
-        await query.answer()
+        await answer(context, query)
         return
     turn, _ = entered
     t, consultation = turn.t, turn.consultation
     if consultation is None or not services.turns.runs(consultation):
-        await query.answer(screens.problem(t, screens.Problem.INVALID), show_alert=True)
+        await answer(context, query, screens.problem(t, screens.Problem.INVALID), show_alert=True)
         return
     if consultation.status != "open":
-        await query.answer(screens.consultation_closed(t), show_alert=True)
+        await answer(context, query, screens.consultation_closed(t), show_alert=True)
         return
     if not turn.respondent.consented:
-        await query.answer()
+        await answer(context, query)
         screen = screens.language_picker(t, services.catalogs, t.locale, greeting=True)
         await context.bot.send_message(turn.respondent.chat_id, screen.text,
                                        reply_markup=screen.keyboard)
         return
-    await query.answer()
+    await answer(context, query)
     session, step = await services.turns.begin(turn.respondent.user_id, consultation)
     notice = None if session.answers else screens.consultation_heading(t, consultation)
     await show(context, turn, session, step.events[0], notice=notice)
-
-
-def _message(message: object) -> Message | None:
-    return message if isinstance(message, Message) else None

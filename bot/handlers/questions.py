@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
-from telegram import Message, Update
+from telegram import Update
 
 from bot import callbacks, screens
 from bot.context import BarazaContext
+from bot.handlers.replies import accessible, answer
 from bot.handlers.delivery import refresh, show, show_current
 from bot.turns import Move, Turn
 from conversations.flow import Flow, Problem, Progress, Rejected, Step
 
 
-def _move(action: callbacks.Choose | callbacks.Skip | callbacks.Back) -> Move:
+QuestionAction = callbacks.Choose | callbacks.Skip | callbacks.Keep | callbacks.Back
+
+
+def _move(action: QuestionAction) -> Move:
     """The engine call a button stands for."""
     def move(flow: Flow, progress: Progress) -> Step:
         match action:
@@ -19,52 +23,53 @@ def _move(action: callbacks.Choose | callbacks.Skip | callbacks.Back) -> Move:
                 return flow.choose(progress, question_id, option_id)
             case callbacks.Skip(_, question_id):
                 return flow.skip(progress, question_id)
-            case callbacks.Back():
-                return flow.back(progress)
+            case callbacks.Keep(_, question_id):
+                return flow.keep(progress, question_id)
+            case callbacks.Back(_, question_id):
+                return flow.back(progress, question_id)
     return move
 
 
-async def button(update: Update, context: BarazaContext,
-                 action: callbacks.Choose | callbacks.Skip | callbacks.Back) -> None:
+async def button(update: Update, context: BarazaContext, action: QuestionAction) -> None:
     """Record a tapped answer (or go back) and show the next screen in the same message."""
     services = context.services
     query = update.callback_query
     assert query is not None and query.message is not None
     entered = await services.turns.enter(update, _move(action), consultation_id=action.consultation)
     if entered is None:
-        await query.answer()
+        await answer(context, query)
         return
     turn, step = entered
     t, session = turn.t, turn.session
     if turn.consultation is None or session is None:
         # Not a consultation of ours, or one this respondent never began: a forged button.
-        await query.answer(screens.problem(t, Problem.INVALID), show_alert=True)
+        await answer(context, query, screens.problem(t, Problem.INVALID), show_alert=True)
         return
     if turn.consultation.status != "open":
-        await query.answer(screens.consultation_closed(t), show_alert=True)
+        await answer(context, query, screens.consultation_closed(t), show_alert=True)
         return
-    if turn.repeated_tap or step is None:
-        await query.answer(screens.problem(t, Problem.ALREADY_ANSWERED))
+    if step is None:
+        await answer(context, query, screens.problem(t, Problem.ALREADY_ANSWERED))
         return
     (event,) = step.events
     if isinstance(event, Rejected):
-        await query.answer(screens.problem(t, event.problem),
+        await answer(context, query, screens.problem(t, event.problem),
                            show_alert=event.problem in (Problem.INVALID, Problem.NOTHING_BEFORE))
         if event.problem in (Problem.STALE, Problem.ALREADY_ANSWERED):
             await refresh(context, turn, session, query.message)
         return
-    await query.answer()
+    await answer(context, query)
     # Edit in place only the message known to show the current question: its content is
     # certain to change. A Back from any other message gets a fresh message instead.
-    in_place = isinstance(action, callbacks.Choose | callbacks.Skip) or (
+    in_place = not isinstance(action, callbacks.Back) or (
         query.message.message_id == session.prompt_message_id)
-    target = query.message if in_place and isinstance(query.message, Message) else None
+    target = accessible(query.message) if in_place else None
     await show(context, turn, session, event, edit=target)
 
 
 async def back_command(update: Update, context: BarazaContext) -> None:
     """Go back to the previous question (/back)."""
-    entered = await context.services.turns.enter(update, lambda flow, p: flow.back(p))
+    entered = await context.services.turns.enter(update, lambda flow, progress: flow.back(progress))
     if entered is None:
         return
     turn, step = entered

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import sqlite3
+from contextlib import closing
+
 import pytest
 
+from bot.config import Settings
 from bot.i18n import Catalogs
 from conversations.model import Questionnaire
 from emulator import BotApiEmulator
@@ -144,3 +148,45 @@ async def test_only_the_message_showing_the_current_question_keeps_buttons(
     with_buttons = [m for m in user.messages if m.buttons]
     assert len(with_buttons) == 1 and with_buttons[0] is user.last_message
     assert shown_question(metep, t, user.last_message.text).id == "framework.info_law"
+
+
+async def test_going_back_to_a_comment_keeps_it_unless_removed(
+        bot: BotApiEmulator, catalogs: Catalogs, metep: Questionnaire) -> None:
+    t = catalogs.translator("en")
+    user = bot.user(206, language_code="en")
+    await consent(user, catalogs, "en")
+    await answer_all(user, metep, t, choose=lowest, stop_after=5)
+    await user.send("My comment")
+    await user.send("/back")
+    assert "Your answer so far: My comment" in user.last_message.text
+    await user.click("Keep my answer")
+    assert shown_question(metep, t, user.last_message.text).id == "e_information.portal"
+    await user.click("◀ Back")
+    await user.click("Remove my answer")
+    await user.click("◀ Back")
+    assert user.buttons[0] == "Skip"  # no answer any more
+
+
+async def test_back_twice_on_the_same_message_goes_back_twice(
+        bot: BotApiEmulator, catalogs: Catalogs, metep: Questionnaire) -> None:
+    t = catalogs.translator("en")
+    user = bot.user(207, language_code="en")
+    await consent(user, catalogs, "en")
+    await answer_all(user, metep, t, choose=lowest, stop_after=3)
+    await user.click("◀ Back")
+    await user.click("◀ Back")
+    assert shown_question(metep, t, user.last_message.text).id == "framework.consult_duty"
+
+
+async def test_a_user_who_blocked_the_bot_is_marked_as_blocked(
+        bot: BotApiEmulator, catalogs: Catalogs, settings: Settings) -> None:
+    user = bot.user(208, language_code="en")
+    await consent(user, catalogs, "en")
+    bot.block(208, notify=False)
+    await user.send("/help")  # the reply is refused with 403 Forbidden
+    assert [e.code for e in bot.errors] == [403]
+    bot.errors.clear()  # that refusal is the point of this test
+    with closing(sqlite3.connect(settings.database)) as connection:
+        (blocked_at,) = connection.execute(
+            "SELECT blocked_at FROM respondents WHERE user_id = 208").fetchone()
+    assert blocked_at is not None

@@ -84,8 +84,14 @@ async def test_official_joins_by_a_single_use_invitation(bot: BotApiEmulator) ->
 
 async def test_forged_invitation_token_is_refused(bot: BotApiEmulator) -> None:
     user = bot.user(512)
-    await user.send("/start abcdefghijklmnopqrstuvwxyz012345")
+    await user.send("/start inv_abcdefghijklmnopqrstuvwxyz012345")
     assert "This invitation link is not valid" in user.messages[0].text
+
+
+async def test_other_deep_links_are_not_taken_for_invitations(bot: BotApiEmulator) -> None:
+    user = bot.user(513)
+    await user.send("/start from-a-poster")
+    assert "Welcome to Baraza." in user.messages[0].text
 
 
 async def test_invitations_are_stored_only_as_hashes(bot: BotApiEmulator, settings: Settings) -> None:

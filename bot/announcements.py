@@ -1,0 +1,157 @@
+"""What broadcasts look like: the announcement, the moderator's preview, progress and report.
+
+Every string goes through the reader's :class:`Translator`; interpolated values are HTML-escaped
+and, in right-to-left locales, isolated (see bot/screens.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from html import escape
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
+from bot import callbacks
+from bot.i18n import Catalogs, Translator
+from bot.screens import Screen, consultation_text
+from storage import Consultation, DeliveryCounts
+
+_RULE = "┄┄┄┄┄┄┄┄┄┄"
+
+
+def _button(text: str, action: callbacks.Action) -> InlineKeyboardButton:
+    return InlineKeyboardButton(text, callback_data=callbacks.encode(action))
+
+
+def _body(t: Translator, consultation: Consultation) -> str:
+    """The announcement's text, without line directions (they are added once, to the whole)."""
+    text = consultation_text(t, consultation)
+    lines = [f"📣 <b>{escape(text.title)}</b>"]
+    if text.description:
+        lines.append(escape(text.description))
+    lines += ["", t._("Your views are wanted. Tap the button to answer; you can stop at any time "
+                      "and continue later where you left off.")]
+    return "\n".join(lines)
+
+
+def answer_label(t: Translator) -> str:
+    return t._("Answer now")
+
+
+def announcement(t: Translator, consultation: Consultation) -> Screen:
+    """What a subscriber receives: the consultation and a button that starts or resumes it."""
+    keyboard = InlineKeyboardMarkup(
+        [[_button(answer_label(t), callbacks.OpenConsultation(consultation.id))]])
+    return Screen(t.directed(_body(t, consultation)), keyboard)
+
+
+def chooser(t: Translator, consultations: Sequence[Consultation]) -> Screen:
+    """/broadcast: which open consultation to announce."""
+    rows = [[_button(consultation_text(t, c).title[:60], callbacks.Announce("pick", c.id))]
+            for c in consultations]
+    return Screen(t.directed(t._("Which consultation do you want to announce to the subscribers?")),
+                  InlineKeyboardMarkup(rows))
+
+
+def nothing_to_announce(t: Translator) -> str:
+    return t._("No consultation is open, so there is nothing to announce. Open one from "
+               "/consultations first.")
+
+
+def no_subscribers(t: Translator) -> str:
+    return t._("Nobody has subscribed to announcements yet, so there is no one to send it to.")
+
+
+def audience_by_language(catalogs: Catalogs, stored: Mapping[str | None, int]) -> dict[str, int]:
+    """Subscribers per language they will read it in (their choice, else English), largest first."""
+    counts: dict[str, int] = {}
+    for locale, count in stored.items():
+        resolved = catalogs.resolve(locale, None)
+        counts[resolved] = counts.get(resolved, 0) + count
+    return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
+
+
+def preview(t: Translator, catalogs: Catalogs, consultation: Consultation,
+            audience: Mapping[str, int], broadcast_id: int) -> Screen:
+    """The announcement as the moderator would read it, who gets it, and Send / Cancel."""
+    total = sum(audience.values())
+    languages = " · ".join(f"{t.isolate(catalogs.autonym(locale))} {t.number(count)}"
+                           for locale, count in audience.items())
+    lines = [t._("<b>Preview</b> of the announcement in your language:"), _RULE,
+             _body(t, consultation), _RULE,
+             t.ngettext("It will be sent to {count} subscriber, in their own language.",
+                        "It will be sent to {count} subscribers, each in their own language.",
+                        total).format(count=t.number(total)),
+             t.ngettext("{count} language:", "{count} languages:", len(audience)).format(
+                 count=t.number(len(audience))) + " " + languages]
+    keyboard = InlineKeyboardMarkup([[
+        _button(t._("Send"), callbacks.Announce("send", broadcast_id)),
+        _button(t._("Cancel"), callbacks.Announce("cancel", broadcast_id)),
+    ]])
+    return Screen(t.directed("\n".join(lines)), keyboard)
+
+
+def cancelled(t: Translator) -> str:
+    return t._("Broadcast cancelled; nothing was sent.")
+
+
+def not_a_draft(t: Translator) -> str:
+    return t._("This broadcast was already sent or cancelled.")
+
+
+def not_open(t: Translator) -> str:
+    return t._("That consultation is not open any more, so it cannot be announced.")
+
+
+def not_sending(t: Translator) -> str:
+    return t._("This broadcast is not sending any more.")
+
+
+def stopping(t: Translator) -> str:
+    return t._("Stopping: no further messages will be sent.")
+
+
+def starting(t: Translator) -> str:
+    return t._("Sending…")
+
+
+def _counts(t: Translator, counts: DeliveryCounts, stopped: bool) -> list[str]:
+    left = (t._("Not sent: {count}") if stopped else t._("Left: {count}")).format(
+        count=t.number(counts.left))
+    return [t._("Sent: {count}").format(count=t.number(counts.sent)),
+            t._("Blocked the bot: {count}").format(count=t.number(counts.blocked)),
+            t._("Failed: {count}").format(count=t.number(counts.failed)),
+            left]
+
+
+def progress(t: Translator, consultation: Consultation, broadcast_id: int,
+             counts: DeliveryCounts, status: str, finished: bool) -> Screen:
+    """The moderator's progress message; while sending it has a Stop button."""
+    title = t.isolate(escape(consultation_text(t, consultation).title))
+    stopped = status == "cancelled"
+    keyboard = None
+    if finished:
+        state = t._("Stopped.") if stopped else t._("Finished.")
+    elif stopped:
+        state = t._("Stopping…")
+    else:
+        state = t.ngettext("Sending to {count} subscriber…", "Sending to {count} subscribers…",
+                           counts.total).format(count=t.number(counts.total))
+        keyboard = InlineKeyboardMarkup([[_button(t._("Stop sending"),
+                                                  callbacks.Announce("stop", broadcast_id))]])
+    lines = [t._("<b>Broadcast:</b> {title}").format(title=title), state,
+             *_counts(t, counts, stopped)]
+    return Screen(t.directed("\n".join(lines)), keyboard)
+
+
+def report(t: Translator, consultation: Consultation, counts: DeliveryCounts, status: str) -> str:
+    """The final report, a message of its own so that the moderator is notified."""
+    title = t.isolate(escape(consultation_text(t, consultation).title))
+    stopped = status == "cancelled"
+    heading = (t._("<b>Broadcast stopped:</b> {title}") if stopped
+               else t._("<b>Broadcast finished:</b> {title}")).format(title=title)
+    lines = [heading, *_counts(t, counts, stopped)]
+    if counts.blocked:
+        lines += ["", t._("Those who blocked the bot will not be written to again unless they "
+                          "send /start.")]
+    return t.directed("\n".join(lines))

@@ -1,0 +1,169 @@
+"""Summaries for officials and moderators: /summary, /export, /digest and their buttons."""
+
+from __future__ import annotations
+
+import asyncio
+
+from telegram import Bot, Update
+
+from bot import callbacks, exports, screens
+from bot.context import BarazaContext, Services
+from bot.handlers.access import permitted, refusal
+from bot.handlers.replies import answer
+from bot.i18n import SOURCE_LOCALE, Translator
+from bot.summaries import SummaryService
+from bot.summary_screens import (
+    chart_caption,
+    chart_png,
+    chooser,
+    comment_pages,
+    digest_toggled,
+    export_caption,
+    export_too_large,
+    nothing_answered,
+    summary_screen,
+)
+from bot.turns import Turn
+from conversations.roles import Permission, Role, allows
+from conversations.summaries import Summary
+from storage import Consultation
+
+MAX_COMMENTS = 100  # the newest; /export has them all
+MAX_COMMENT_MESSAGES = 5
+
+SummaryButton = callbacks.Summarise | callbacks.Export | callbacks.ReadComments
+_NEEDS = {callbacks.Summarise: Permission.READ_SUMMARY, callbacks.Export: Permission.EXPORT,
+          callbacks.ReadComments: Permission.READ_COMMENTS}
+
+
+def summaries_of(services: Services) -> SummaryService:
+    """The summary service (built in post_init)."""
+    assert services.summaries is not None, "post_init builds the summary service"
+    return services.summaries
+
+
+async def send_summary(bot: Bot, services: Services, chat_id: int, t: Translator,
+                       consultation: Consultation, role: Role, *, summary: Summary | None = None,
+                       heading: str | None = None, chart: bytes | None = None) -> None:
+    """The summary as text, then its chart (skipped while nobody has finished)."""
+    questionnaire = services.questionnaire
+    summary = summary or await summaries_of(services).summary(consultation)
+    screen = summary_screen(t, questionnaire, consultation, summary, role)
+    text = screen.text if heading is None else heading + "\n\n" + screen.text
+    await bot.send_message(chat_id, text, reply_markup=screen.keyboard)
+    if summary.everyone.finished == 0:
+        return
+    if chart is None:
+        chart = await render_chart(services, t, consultation, summary)
+    await bot.send_photo(chat_id, photo=chart, caption=chart_caption(t, consultation))
+
+
+async def render_chart(services: Services, t: Translator, consultation: Consultation,
+                       summary: Summary) -> bytes:
+    """The chart's PNG, drawn in a worker thread so other users are not kept waiting."""
+    english = services.catalogs.translator(SOURCE_LOCALE)
+    return await asyncio.to_thread(chart_png, t, english, services.questionnaire, consultation,
+                                   summary)
+
+
+async def summary_command(update: Update, context: BarazaContext) -> None:
+    """Show a consultation's summary, or buttons to choose the consultation (/summary)."""
+    turn = await _turn(update, context)
+    if turn is None:
+        return
+    role = await permitted(context, turn, Permission.READ_SUMMARY)
+    if role is not None:
+        await _one_or_choose(context, turn, callbacks.Summarise, role)
+
+
+async def export_command(update: Update, context: BarazaContext) -> None:
+    """Send every answer of a consultation as a CSV, or buttons to choose it (/export)."""
+    turn = await _turn(update, context)
+    if turn is None:
+        return
+    role = await permitted(context, turn, Permission.EXPORT)
+    if role is not None:
+        await _one_or_choose(context, turn, callbacks.Export, role)
+
+
+async def digest_command(update: Update, context: BarazaContext) -> None:
+    """Start or stop receiving the summary weekly and when a consultation closes (/digest)."""
+    turn = await _turn(update, context)
+    if turn is None or await permitted(context, turn, Permission.READ_SUMMARY) is None:
+        return
+    subscribed = await context.services.db.digests.toggle(turn.respondent.user_id)
+    await context.bot.send_message(turn.respondent.chat_id, digest_toggled(turn.t, subscribed))
+
+
+async def button(update: Update, context: BarazaContext, action: SummaryButton) -> None:
+    """A summary, export or comments button; the role is checked on every tap."""
+    services = context.services
+    query = update.callback_query
+    assert query is not None
+    entered = await services.turns.enter(update)
+    if entered is None or entered[0].repeated_tap:
+        await answer(context, query)
+        return
+    turn, _ = entered
+    t = turn.t
+    role, _ = await services.turns.role_of(turn.respondent.user_id)
+    permission = _NEEDS[type(action)]
+    if not allows(role, permission):
+        await answer(context, query, refusal(t, permission), show_alert=True)
+        return
+    consultation = await services.db.consultations.get(action.consultation)
+    if consultation is None or not services.turns.runs(consultation):
+        await answer(context, query, screens.problem(t, screens.Problem.INVALID), show_alert=True)
+        return
+    await answer(context, query)
+    await _act(context, turn, action, consultation, role)
+
+
+async def _turn(update: Update, context: BarazaContext) -> Turn | None:
+    entered = await context.services.turns.enter(update)
+    return None if entered is None else entered[0]
+
+
+async def _one_or_choose(context: BarazaContext, turn: Turn,
+                         action: type[callbacks.Summarise] | type[callbacks.Export],
+                         role: Role) -> None:
+    """Act on the only consultation with answers, or offer each of them."""
+    chat_id, t = turn.respondent.chat_id, turn.t
+    answered = await summaries_of(context.services).answered()
+    if not answered:
+        await context.bot.send_message(chat_id, t.directed(nothing_answered(t)))
+    elif len(answered) == 1:
+        await _act(context, turn, action(answered[0].id), answered[0], role)
+    else:
+        screen = chooser(t, answered, action)
+        await context.bot.send_message(chat_id, screen.text, reply_markup=screen.keyboard)
+
+
+async def _act(context: BarazaContext, turn: Turn, action: SummaryButton,
+               consultation: Consultation, role: Role) -> None:
+    chat_id, t, services = turn.respondent.chat_id, turn.t, context.services
+    match action:
+        case callbacks.Summarise():
+            await send_summary(context.bot, services, chat_id, t, consultation, role)
+        case callbacks.Export():
+            await _send_export(context, turn, consultation)
+        case callbacks.ReadComments():
+            comments = await services.db.summaries.comments(consultation.id, MAX_COMMENTS + 1)
+            pages = comment_pages(t, services.questionnaire, consultation,
+                                  comments[:MAX_COMMENTS], len(comments) > MAX_COMMENTS,
+                                  MAX_COMMENT_MESSAGES)
+            for page in pages:
+                await context.bot.send_message(chat_id, page)
+
+
+async def _send_export(context: BarazaContext, turn: Turn, consultation: Consultation) -> None:
+    services, t, chat_id = context.services, turn.t, turn.respondent.chat_id
+    key = await summaries_of(services).pseudonym_key()
+    file = await exports.export(services.db.exports.answers(consultation.id),
+                                services.questionnaire, consultation.id, key)
+    if file.data is None:
+        await context.bot.send_message(chat_id, export_too_large(t, exports.UPLOAD_LIMIT // 2**20))
+        return
+    await context.bot.send_document(
+        chat_id, document=file.data, filename=file.filename,
+        caption=export_caption(t, consultation, file.respondents, file.compressed))

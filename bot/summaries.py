@@ -1,0 +1,71 @@
+"""Summaries for officials: a consultation's summary from the running totals, and its key for exports.
+
+The running totals are kept as sessions finish (``Turns``); sessions that finished before the totals
+existed are added at start-up, or else the first time their consultation's summary is read.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from dataclasses import dataclass, field
+
+from bot.turns import Turns
+from conversations.scoring import score_answers
+from conversations.summaries import Summary, summarise
+from storage import Consultation
+
+PSEUDONYM_KEY = "export_pseudonyms"
+
+_logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SummaryService:
+    """Reads summaries of the consultations this bot's questionnaire runs."""
+
+    turns: Turns
+    min_group: int
+    # From BARAZA_PSEUDONYM_KEY; None: a random key generated once and kept in the database.
+    configured_key: bytes | None = field(default=None, repr=False)
+
+    async def summary(self, consultation: Consultation) -> Summary:
+        """The consultation's summary, with every finished session counted."""
+        await self._catch_up(consultation)
+        db, questionnaire = self.turns.db, self.turns.flow.questionnaire
+        return summarise(questionnaire, await db.summaries.tallies(consultation.id), self.min_group)
+
+    async def answered(self) -> list[Consultation]:
+        """Consultations of this questionnaire that someone has finished, newest first."""
+        found = []
+        for consultation_id in await self.turns.db.summaries.answered():
+            consultation = await self.turns.db.consultations.get(consultation_id)
+            if consultation is not None and self.turns.runs(consultation):
+                found.append(consultation)
+        return found
+
+    async def pseudonym_key(self) -> bytes:
+        """The key of the export's pseudonyms: the same for every export, so they stay stable."""
+        if self.configured_key is not None:
+            return self.configured_key
+        return await self.turns.db.secrets.get_or_create(PSEUDONYM_KEY, secrets.token_bytes(32))
+
+    async def catch_up(self) -> int:
+        """At start-up: add every session that finished before running totals were kept."""
+        added = 0
+        for consultation in await self.answered():
+            added += await self._catch_up(consultation)
+        if added:
+            _logger.info("Added %s finished sessions to the summaries' running totals", added)
+        return added
+
+    async def _catch_up(self, consultation: Consultation) -> int:
+        """Add sessions that finished before running totals were kept (none in normal running)."""
+        if not self.turns.runs(consultation):
+            raise ValueError(f"consultation {consultation.id} asks another questionnaire")
+        db, questionnaire = self.turns.db, self.turns.flow.questionnaire
+        added = 0
+        while due := await db.summaries.unsummarised(consultation.id):
+            added += await db.summaries.add_many(
+                {session.id: score_answers(questionnaire, session.answers) for session in due})
+        return added

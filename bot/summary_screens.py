@@ -1,0 +1,287 @@
+"""What officials and moderators read: a consultation's summary, its chart, comments and exports.
+
+Like ``screens``, every string goes through the reader's :class:`Translator`, interpolated text is
+HTML-escaped, and numbers are formatted (and isolated in right-to-left text) by the translator.
+"""
+
+from __future__ import annotations
+
+import math
+
+from collections.abc import Sequence
+from html import escape
+from typing import TYPE_CHECKING
+
+from babel.numbers import format_decimal
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
+from bot import callbacks
+from bot.i18n import Translator
+from bot.screens import (
+    TELEGRAM_TEXT_LIMIT,
+    Screen,
+    Texts,
+    band_name,
+    consultation_text,
+    score_text,
+)
+from conversations.model import Questionnaire
+from conversations.roles import Role
+from conversations.scoring import ScoreCard
+from conversations.summaries import OVERALL, Figure, Line, Summary
+from storage import Comment, Consultation
+
+if TYPE_CHECKING:
+    from bot.charts import ChartTexts
+
+TELEGRAM_CAPTION_LIMIT = 1024
+_TITLE_IN_BUTTON = 60
+_TITLE_LENGTH = 200
+
+
+def _markup(rows: Sequence[Sequence[tuple[str, callbacks.Action]]]) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(text, callback_data=callbacks.encode(action)) for text, action in row]
+         for row in rows])
+
+
+def _title(t: Translator, consultation: Consultation) -> str:
+    # Titles are limited to 200 characters when set; the cut keeps a caption within its limit.
+    return escape(consultation_text(t, consultation).title[:_TITLE_LENGTH])
+
+
+def line_name(t: Translator, questionnaire: Questionnaire, line: Line) -> str:
+    """A pillar's name in the reader's language, or "Overall index"."""
+    if line.pillar_id == OVERALL:
+        return t._("Overall index")
+    return Texts(questionnaire, t).pillar(questionnaire.pillar(line.pillar_id))
+
+
+def fewer_than(t: Translator, summary: Summary) -> str:
+    """What a withheld group shows instead of its numbers."""
+    return t.ngettext("fewer than {count} respondent", "fewer than {count} respondents",
+                      summary.min_group).format(count=t.number(summary.min_group))
+
+
+def _score(t: Translator, figure: Figure, summary: Summary) -> str:
+    if figure.withheld and figure.respondents >= summary.min_group:
+        return t._("not shown, since a smaller group could be worked out from it")
+    if figure.withheld:
+        return fewer_than(t, summary)
+    if figure.mean is None:
+        return t._("no scores")
+    return score_text(t, figure.mean)
+
+
+def _count(t: Translator, finished: int, withheld: bool, summary: Summary) -> str:
+    return fewer_than(t, summary) if withheld else t.number(finished)
+
+
+def _signed(t: Translator, points: int) -> str:
+    """A gap in points with its sign: +23, -8, 0 (the locale's minus sign, isolated in RTL)."""
+    text = format_decimal(points, format="#,##0", locale=t.locale)
+    return t.isolate(("+" if points > 0 else "") + text)
+
+
+def gap(t: Translator, line: Line) -> str | None:
+    """Officials minus citizens, as the two shown (rounded) scores differ, or None."""
+    if line.officials.mean is None or line.citizens.mean is None:
+        return None
+    return _signed(t, math.floor(line.officials.mean) - math.floor(line.citizens.mean))
+
+
+def _everyone(t: Translator, line: Line, summary: Summary) -> str:
+    figure = line.everyone
+    if figure.mean is None or figure.band is None:
+        return t._("Everyone: {score}").format(score=_score(t, figure, summary))
+    respondents = t.ngettext("{count} respondent", "{count} respondents",
+                             figure.respondents).format(count=t.number(figure.respondents))
+    return t._("Everyone: {score} ({band}) · {respondents}").format(
+        score=score_text(t, figure.mean), band=band_name(t, figure.band), respondents=respondents)
+
+
+def _sides(t: Translator, line: Line, summary: Summary) -> str:
+    text = t._("Citizens: {citizens} · Officials: {officials}").format(
+        citizens=_score(t, line.citizens, summary), officials=_score(t, line.officials, summary))
+    points = gap(t, line)
+    return text if points is None else text + " · " + t._("gap: {points}").format(points=points)
+
+
+def summary_screen(t: Translator, questionnaire: Questionnaire, consultation: Consultation,
+                   summary: Summary, role: Role) -> Screen:
+    """The summary as text for a phone; moderators get a button for the comments."""
+    lines = [t._("<b>Summary: {title}</b>").format(title=_title(t, consultation))]
+    if summary.everyone.finished == 0:
+        lines.append(t._("Nobody has finished the questionnaire yet."))
+        return Screen(t.directed("\n".join(lines)))
+    lines += [
+        t._("Finished: {everyone} · citizens: {citizens} · officials: {officials}").format(
+            everyone=_count(t, summary.everyone.finished, summary.everyone.withheld, summary),
+            citizens=_count(t, summary.citizens.finished, summary.citizens.withheld, summary),
+            officials=_count(t, summary.officials.finished, summary.officials.withheld, summary)),
+        t._("Scores from 0 to 100; the gap is officials minus citizens, in points."),
+    ]
+    for line in (*summary.pillars, summary.overall):
+        lines += ["", f"<b>{escape(line_name(t, questionnaire, line))}</b>",
+                  _everyone(t, line, summary), _sides(t, line, summary)]
+    lowest = summary.lowest_for_citizens
+    if lowest is not None and lowest.citizens.mean is not None:
+        lines += ["", t._("Citizens rate lowest: {pillar} ({score}).").format(
+            pillar=f"<b>{escape(line_name(t, questionnaire, lowest))}</b>",
+            score=score_text(t, lowest.citizens.mean))]
+    lines += ["", "<i>" + t.ngettext(
+        "A group of fewer than {count} respondent is not shown, so that nobody's answers can be "
+        "worked out.",
+        "A group of fewer than {count} respondents is not shown, so that nobody's answers can be "
+        "worked out.", summary.min_group).format(count=t.number(summary.min_group)) + "</i>"]
+    keyboard = None
+    if role is Role.MODERATOR:
+        lines.append(t._("Every answer as a spreadsheet: /export"))
+        keyboard = _markup([[(t._("Comments"), callbacks.ReadComments(consultation.id))]])
+    lines.append(t._("Receive this summary weekly and when a consultation closes: /digest"))
+    return Screen(t.directed("\n".join(lines)), keyboard)
+
+
+def chart_caption(t: Translator, consultation: Consultation) -> str:
+    caption = t._("<b>{title}</b>: citizens (blue) and officials (orange) in each pillar, 0 to "
+                  "100.").format(title=_title(t, consultation))
+    return t.directed(caption)
+
+
+def chart_png(t: Translator, english: Translator, questionnaire: Questionnaire,
+              consultation: Consultation, summary: Summary) -> bytes:
+    """The chart in the reader's language, or in English when the fonts cannot draw it."""
+    # matplotlib takes half a second and some 45 MB to load: only once a chart is wanted.
+    from bot import charts
+
+    labels, texts = _chart_texts(t, questionnaire, consultation, summary)
+    if not charts.can_draw(*labels, texts.title, texts.axis, texts.citizens, texts.officials,
+                           texts.note):
+        labels, texts = _chart_texts(english, questionnaire, consultation, summary)
+    lines = (*summary.pillars, summary.overall)
+    return charts.render(labels, [line.citizens.mean for line in lines],
+                         [line.officials.mean for line in lines], texts)
+
+
+def _chart_texts(t: Translator, questionnaire: Questionnaire, consultation: Consultation,
+                 summary: Summary) -> tuple[list[str], ChartTexts]:
+    from bot.charts import ChartTexts
+
+    lines = (*summary.pillars, summary.overall)
+    withheld = any(f.withheld for line in lines for f in (line.citizens, line.officials))
+    note = t.ngettext("No bar: fewer than {count} respondent, or no scores.",
+                      "No bar: fewer than {count} respondents, or no scores.",
+                      summary.min_group).format(count=summary.min_group) if withheld else ""
+    return [line_name(t, questionnaire, line) for line in lines], ChartTexts(
+        title=consultation_text(t, consultation).title, axis=t._("Score (0 to 100)"),
+        citizens=t._("Citizens"), officials=t._("Officials"), note=note)
+
+
+def comparison(t: Translator, questionnaire: Questionnaire, card: ScoreCard,
+               summary: Summary) -> list[str]:
+    """Lines setting the respondent's scores beside citizens' and officials' averages.
+
+    Only groups big enough to be shown appear; with none, there are no lines.
+    """
+    yours = {p.pillar_id: p.score for p in card.pillars} | {OVERALL: card.overall}
+    lines = []
+    for line in (*summary.pillars, summary.overall):
+        sides = []
+        if line.citizens.mean is not None:
+            sides.append(t._("citizens {score}").format(score=score_text(t, line.citizens.mean)))
+        if line.officials.mean is not None:
+            sides.append(t._("officials {score}").format(score=score_text(t, line.officials.mean)))
+        if not sides:
+            continue
+        you = yours.get(line.pillar_id)
+        mine = t._("you {score}").format(score=t.number(you) if you is not None else "—")
+        lines.append(t._("{pillar}: {scores}").format(
+            pillar=escape(line_name(t, questionnaire, line)), scores=" · ".join([mine, *sides])))
+    if not lines:
+        return []
+    return [t._("<b>Where you stand</b> (averages of everyone who finished, 0 to 100):"), *lines]
+
+
+def chooser(t: Translator, consultations: Sequence[Consultation],
+            action: type[callbacks.Summarise] | type[callbacks.Export]) -> Screen:
+    """Several consultations have answers: one button each."""
+    rows = [[(f"#{c.id} {consultation_text(t, c).title}"[:_TITLE_IN_BUTTON], action(c.id))]
+            for c in consultations]
+    return Screen(t.directed(t._("Which consultation?")), _markup(rows))
+
+
+def nothing_answered(t: Translator) -> str:
+    return t._("Nobody has finished a consultation yet, so there is nothing to summarise.")
+
+
+def comment_pages(t: Translator, questionnaire: Questionnaire, consultation: Consultation,
+                  comments: Sequence[Comment], more: bool, max_pages: int) -> list[str]:
+    """The comments, newest first, in as many messages as they need (at most ``max_pages``)."""
+    roles = {Role.CITIZEN: t._("citizen"), Role.OFFICIAL: t._("official"),
+             Role.MODERATOR: t._("moderator")}
+    texts = Texts(questionnaire, t)
+    heading = t._("<b>Comments: {title}</b>").format(title=_title(t, consultation))
+    if not comments:
+        return [t.directed(heading + "\n" + t._("There are no comments yet."))]
+    blocks = []
+    for comment in comments:
+        question = questionnaire.question(comment.question_id)
+        where = (texts.pillar(questionnaire.pillar(question.pillar_id)) if question is not None
+                 else comment.question_id)
+        blocks.append(t.directed(f"<i>{escape(where)} · {roles[Role(comment.role)]}</i>\n"
+                                 f"{escape(comment.text)}"))
+    pages: list[str] = []
+    page = t.directed(heading)
+    for block in blocks:
+        if len(page) + 2 + len(block) > TELEGRAM_TEXT_LIMIT:
+            pages.append(page)
+            if len(pages) == max_pages:
+                more = True
+                break
+            page = block
+        else:
+            page += "\n\n" + block
+    else:
+        pages.append(page)
+    if more:
+        ending = t.directed(t._("Older comments are in /export."))
+        if len(pages[-1]) + 2 + len(ending) <= TELEGRAM_TEXT_LIMIT:
+            pages[-1] += "\n\n" + ending
+        else:
+            pages.append(ending)
+    return pages
+
+
+def export_caption(t: Translator, consultation: Consultation, respondents: int,
+                   compressed: bool) -> str:
+    text = t.ngettext(
+        "Every answer of the {count} respondent who finished consultation #{number}, one row "
+        "per answer. Respondents appear under pseudonyms, never their Telegram accounts.",
+        "Every answer of the {count} respondents who finished consultation #{number}, one row "
+        "per answer. Respondents appear under pseudonyms, never their Telegram accounts.",
+        respondents).format(count=t.number(respondents), number=t.number(consultation.id))
+    if compressed:
+        text += "\n" + t._("The file is compressed (gzip) to fit Telegram's size limit.")
+    return t.directed(text)
+
+
+def export_too_large(t: Translator, megabytes: int) -> str:
+    return t.directed(t._("The export is too large to send through Telegram, even compressed "
+                          "(limit: {limit} MB).").format(limit=t.number(megabytes)))
+
+
+def digest_heading(t: Translator, consultation: Consultation, closed: bool) -> str:
+    if closed:
+        text = t._("Consultation #{number} has closed. Here is its final summary.")
+    else:
+        text = t._("Your weekly digest of consultation #{number}:")
+    return t.directed(text.format(number=t.number(consultation.id)))
+
+
+def digest_toggled(t: Translator, subscribed: bool) -> str:
+    if subscribed:
+        text = t._("You will receive the summary when a consultation closes, and every week "
+                   "while one is open. Send /digest again to stop.")
+    else:
+        text = t._("You will no longer receive digests. Send /digest to receive them again.")
+    return t.directed(text)
