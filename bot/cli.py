@@ -26,6 +26,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     commands.add_parser("sandbox", help="chat with the bot in this terminal, against a local "
                                         "Bot API emulator (no token needed)")
     args = parser.parse_args(argv)
+    # Opt in to PTB 23's RetryAfter.retry_after as a timedelta (handled in bot/broadcasting.py);
+    # otherwise PTB's own rate limiter logs a deprecation warning at every 429.
+    os.environ.setdefault("PTB_TIMEDELTA", "1")
     command = args.command or ("run" if os.environ.get("TELEGRAM_BOT_TOKEN") else "sandbox")
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s",
                         level=os.environ.get("BARAZA_LOG_LEVEL", "INFO").upper())

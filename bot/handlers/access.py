@@ -9,8 +9,8 @@ from html import escape
 
 from telegram import Update
 
-from bot import screens
 from bot.context import BarazaContext
+from bot.handlers.replies import answer
 from bot.i18n import Translator
 from bot.turns import Turn
 from conversations.roles import Permission, Role, allows
@@ -41,12 +41,46 @@ async def permitted(context: BarazaContext, turn: Turn, permission: Permission) 
     return None
 
 
+async def turn_for(update: Update, context: BarazaContext) -> Turn | None:
+    """Claim the update and load the respondent; None when the update was handled before."""
+    entered = await context.services.turns.enter(update)
+    return None if entered is None else entered[0]
+
+
+async def permitted_command(update: Update, context: BarazaContext,
+                            permission: Permission) -> tuple[Turn, Role] | None:
+    """The turn and role of a privileged command's sender, or None after a polite refusal."""
+    turn = await turn_for(update, context)
+    if turn is None:
+        return None
+    role = await permitted(context, turn, permission)
+    return None if role is None else (turn, role)
+
+
+async def permitted_tap(update: Update, context: BarazaContext,
+                        permission: Permission) -> tuple[Turn, Role] | None:
+    """The turn and role behind a privileged button, checked on every tap (buttons can be forged).
+
+    None for a double tap or a redelivered update (the dispatcher answers it), and for a role
+    without the permission, after an alert that says so.
+    """
+    query = update.callback_query
+    assert query is not None
+    turn = await turn_for(update, context)
+    if turn is None or turn.repeated_tap:
+        return None
+    role, _ = await context.services.turns.role_of(turn.respondent.user_id)
+    if not allows(role, permission):
+        await answer(context, query, refusal(turn.t, permission), show_alert=True)
+        return None
+    return turn, role
+
+
 async def whoami(update: Update, context: BarazaContext) -> None:
     """Say which role the user has (/whoami)."""
-    entered = await context.services.turns.enter(update)
-    if entered is None:
+    turn = await turn_for(update, context)
+    if turn is None:
         return
-    turn, _ = entered
     t = turn.t
     role, agency = await context.services.turns.role_of(turn.respondent.user_id)
     names = {Role.CITIZEN: t._("citizen"), Role.OFFICIAL: t._("official"),
@@ -59,12 +93,10 @@ async def whoami(update: Update, context: BarazaContext) -> None:
 
 async def invite(update: Update, context: BarazaContext) -> None:
     """Create a single-use link that makes whoever opens it an official (/invite [agency])."""
-    entered = await context.services.turns.enter(update)
-    if entered is None:
+    permitted_turn = await permitted_command(update, context, Permission.INVITE)
+    if permitted_turn is None:
         return
-    turn, _ = entered
-    if await permitted(context, turn, Permission.INVITE) is None:
-        return
+    turn, _ = permitted_turn
     t = turn.t
     agency = " ".join(context.args or []).strip()[:100] or None
     token = INVITATION_PREFIX + secrets.token_urlsafe(24)

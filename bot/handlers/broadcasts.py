@@ -7,20 +7,18 @@ from telegram import CallbackQuery, Message, Update
 from bot import announcements, callbacks, screens
 from bot.context import BarazaContext
 from bot.handlers.replies import answer
-from bot.handlers.access import permitted, refusal
+from bot.handlers.access import permitted_command, permitted_tap
 from bot.turns import Turn
-from conversations.roles import Permission, allows
+from conversations.roles import Permission
 
 
 async def broadcast(update: Update, context: BarazaContext) -> None:
     """Offer the open consultations to announce (/broadcast)."""
     services = context.services
-    entered = await services.turns.enter(update)
-    if entered is None:
+    permitted_turn = await permitted_command(update, context, Permission.BROADCAST)
+    if permitted_turn is None:
         return
-    turn, _ = entered
-    if await permitted(context, turn, Permission.BROADCAST) is None:
-        return
+    turn, _ = permitted_turn
     t = turn.t
     open_ones = [c for c in await services.db.consultations.list(("open",)) if services.turns.runs(c)]
     if not open_ones:
@@ -35,15 +33,10 @@ async def button(update: Update, context: BarazaContext, action: callbacks.Annou
     """A broadcast button; the role is checked on every tap, so a forged one does nothing."""
     query = update.callback_query
     assert query is not None
-    entered = await context.services.turns.enter(update)
-    if entered is None or entered[0].repeated_tap:
-        await answer(context, query)
+    permitted_turn = await permitted_tap(update, context, Permission.BROADCAST)
+    if permitted_turn is None:
         return
-    turn, _ = entered
-    role, _ = await context.services.turns.role_of(turn.respondent.user_id)
-    if not allows(role, Permission.BROADCAST):
-        await answer(context, query, refusal(turn.t, Permission.BROADCAST), show_alert=True)
-        return
+    turn, _ = permitted_turn
     match action.verb:
         case "pick":
             await _preview(context, turn, query, action.number)

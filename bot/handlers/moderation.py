@@ -10,11 +10,11 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from bot import callbacks, screens
 from bot.context import BarazaContext
 from bot.handlers.replies import accessible, answer
-from bot.handlers.access import permitted, refusal
+from bot.handlers.access import permitted_command, permitted_tap
 from bot.i18n import Translator
 from bot.scheduling import apply_schedule, change_status
 from bot.turns import Turn
-from conversations.roles import Permission, allows
+from conversations.roles import Permission
 from storage import Consultation, ConsultationText
 
 
@@ -52,13 +52,8 @@ def consultation_list(t: Translator, consultations: list[Consultation]) -> scree
 
 
 async def _moderator(update: Update, context: BarazaContext) -> Turn | None:
-    entered = await context.services.turns.enter(update)
-    if entered is None:
-        return None
-    turn, _ = entered
-    if await permitted(context, turn, Permission.MANAGE_CONSULTATIONS) is None:
-        return None
-    return turn
+    permitted_turn = await permitted_command(update, context, Permission.MANAGE_CONSULTATIONS)
+    return None if permitted_turn is None else permitted_turn[0]
 
 
 async def _reply(context: BarazaContext, turn: Turn, text: str) -> None:
@@ -149,16 +144,11 @@ async def moderate(update: Update, context: BarazaContext, action: callbacks.Mod
     """Open or close a consultation from its button; the role is checked on every tap."""
     query = update.callback_query
     assert query is not None
-    entered = await context.services.turns.enter(update)
-    if entered is None or entered[0].repeated_tap:
-        await answer(context, query)
+    permitted_turn = await permitted_tap(update, context, Permission.MANAGE_CONSULTATIONS)
+    if permitted_turn is None:
         return
-    turn, _ = entered
+    turn, _ = permitted_turn
     t = turn.t
-    role, _ = await context.services.turns.role_of(turn.respondent.user_id)
-    if not allows(role, Permission.MANAGE_CONSULTATIONS):
-        await answer(context, query, refusal(t, Permission.MANAGE_CONSULTATIONS), show_alert=True)
-        return
     if await context.services.db.consultations.get(action.consultation) is None:
         await answer(context, query, screens.problem(t, screens.Problem.INVALID), show_alert=True)
         return

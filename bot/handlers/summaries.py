@@ -8,7 +8,7 @@ from telegram import Bot, Update
 
 from bot import callbacks, exports, screens
 from bot.context import BarazaContext, Services
-from bot.handlers.access import permitted, refusal
+from bot.handlers.access import permitted, permitted_tap, turn_for
 from bot.handlers.replies import answer
 from bot.i18n import SOURCE_LOCALE, Translator
 from bot.summaries import SummaryService
@@ -24,7 +24,7 @@ from bot.summary_screens import (
     summary_screen,
 )
 from bot.turns import Turn
-from conversations.roles import Permission, Role, allows
+from conversations.roles import Permission, Role
 from conversations.summaries import Summary
 from storage import Consultation
 
@@ -68,7 +68,7 @@ async def render_chart(services: Services, t: Translator, consultation: Consulta
 
 async def summary_command(update: Update, context: BarazaContext) -> None:
     """Show a consultation's summary, or buttons to choose the consultation (/summary)."""
-    turn = await _turn(update, context)
+    turn = await turn_for(update, context)
     if turn is None:
         return
     role = await permitted(context, turn, Permission.READ_SUMMARY)
@@ -78,7 +78,7 @@ async def summary_command(update: Update, context: BarazaContext) -> None:
 
 async def export_command(update: Update, context: BarazaContext) -> None:
     """Send every answer of a consultation as a CSV, or buttons to choose it (/export)."""
-    turn = await _turn(update, context)
+    turn = await turn_for(update, context)
     if turn is None:
         return
     role = await permitted(context, turn, Permission.EXPORT)
@@ -88,7 +88,7 @@ async def export_command(update: Update, context: BarazaContext) -> None:
 
 async def digest_command(update: Update, context: BarazaContext) -> None:
     """Start or stop receiving the summary weekly and when a consultation closes (/digest)."""
-    turn = await _turn(update, context)
+    turn = await turn_for(update, context)
     if turn is None or await permitted(context, turn, Permission.READ_SUMMARY) is None:
         return
     subscribed = await context.services.db.digests.toggle(turn.respondent.user_id)
@@ -100,28 +100,17 @@ async def button(update: Update, context: BarazaContext, action: SummaryButton) 
     services = context.services
     query = update.callback_query
     assert query is not None
-    entered = await services.turns.enter(update)
-    if entered is None or entered[0].repeated_tap:
-        await answer(context, query)
+    permitted_turn = await permitted_tap(update, context, _NEEDS[type(action)])
+    if permitted_turn is None:
         return
-    turn, _ = entered
+    turn, role = permitted_turn
     t = turn.t
-    role, _ = await services.turns.role_of(turn.respondent.user_id)
-    permission = _NEEDS[type(action)]
-    if not allows(role, permission):
-        await answer(context, query, refusal(t, permission), show_alert=True)
-        return
     consultation = await services.db.consultations.get(action.consultation)
     if consultation is None or not services.turns.runs(consultation):
         await answer(context, query, screens.problem(t, screens.Problem.INVALID), show_alert=True)
         return
     await answer(context, query)
     await _act(context, turn, action, consultation, role)
-
-
-async def _turn(update: Update, context: BarazaContext) -> Turn | None:
-    entered = await context.services.turns.enter(update)
-    return None if entered is None else entered[0]
 
 
 async def _one_or_choose(context: BarazaContext, turn: Turn,

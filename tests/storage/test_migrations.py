@@ -12,7 +12,7 @@ import pytest
 from conversations.model import Answer
 from storage import Database, RecordNotFound, StorageError
 from storage.schema import MIGRATIONS_DIR, load_migrations
-from tests.storage.conftest import METEP, PILOT
+from tests.storage.conftest import METEP
 from tests.storage.on_disk import query_file
 
 LATEST = len(load_migrations())

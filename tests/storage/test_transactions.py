@@ -7,7 +7,7 @@ import asyncio
 import pytest
 
 from conversations.model import Answer
-from tests.storage.conftest import METEP, PILOT
+from tests.storage.conftest import METEP
 from storage import Database, Respondent, Session
 
 USER = 7
