@@ -103,6 +103,7 @@ def add_handlers(application: Application) -> None:
         CommandHandler("stop", onboarding.stop, filters=private),
         CommandHandler("whoami", access.whoami, filters=private),
         CommandHandler("invite", access.invite, filters=private),
+        CommandHandler("addmoderator", access.add_moderator, filters=private),
         CommandHandler("consultations", moderation.list_consultations, filters=private),
         CommandHandler("newconsultation", moderation.new_consultation, filters=private),
         CommandHandler("translate", moderation.translate, filters=private),

@@ -259,6 +259,7 @@ def moderator_commands(t: Translator) -> list[tuple[str, str]]:
         ("translate", t._("Give a consultation's title in another language")),
         ("schedule", t._("Set when a consultation opens and closes")),
         ("invite", t._("Create an invitation link for an official")),
+        ("addmoderator", t._("Make someone a moderator by their Telegram id")),
         ("broadcast", t._("Announce a consultation to every subscriber")),
     ]
 

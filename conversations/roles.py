@@ -19,6 +19,7 @@ class Permission(StrEnum):
     MANAGE_CONSULTATIONS = "manage_consultations"
     BROADCAST = "broadcast"
     INVITE = "invite"
+    MANAGE_MODERATORS = "manage_moderators"
 
 
 _GRANTS: dict[Role, frozenset[Permission]] = {

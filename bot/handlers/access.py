@@ -88,6 +88,24 @@ async def whoami(update: Update, context: BarazaContext) -> None:
     text = t._("Your role: {role}.").format(role=names[role])
     if agency:
         text += "\n" + t._("Agency or region: {agency}").format(agency=t.isolate(escape(agency)))
+    text += "\n" + t._("Your Telegram id: {id}").format(id=t.isolate(str(turn.respondent.user_id)))
+    await context.bot.send_message(turn.respondent.chat_id, t.directed(text))
+
+
+async def add_moderator(update: Update, context: BarazaContext) -> None:
+    """Make another user a moderator by their Telegram id (/addmoderator 12345)."""
+    permitted_turn = await permitted_command(update, context, Permission.MANAGE_MODERATORS)
+    if permitted_turn is None:
+        return
+    turn, _ = permitted_turn
+    t, args = turn.t, context.args or []
+    if len(args) != 1 or not args[0].isdigit() or len(args[0]) > 20:
+        text = t._("Usage: /addmoderator TELEGRAM_ID (anyone can see their id with /whoami).")
+    else:
+        user_id = int(args[0])
+        await context.services.db.roles.grant(user_id, Role.MODERATOR.value, None,
+                                               granted_by=turn.respondent.user_id)
+        text = t._("User {id} is now a moderator.").format(id=t.isolate(str(user_id)))
     await context.bot.send_message(turn.respondent.chat_id, t.directed(text))
 
 

@@ -24,7 +24,7 @@ REFUSAL = "Sorry, only moderators can do that."
 
 @pytest.mark.parametrize("command", [
     "/consultations", "/newconsultation Secret plans", "/translate 1 fr Titre", "/invite Treasury",
-    "/schedule 1 - -",
+    "/schedule 1 - -", "/addmoderator 500",
 ])
 async def test_citizen_is_refused_every_privileged_command(bot: BotApiEmulator, command: str) -> None:
     citizen = bot.user(500, language_code="en")
@@ -53,8 +53,8 @@ async def test_whoami_tells_each_role(bot: BotApiEmulator) -> None:
     citizen, moderator = bot.user(503), bot.user(MODERATOR)
     await citizen.send("/whoami")
     await moderator.send("/whoami")
-    assert citizen.last_message.text == "Your role: citizen."
-    assert moderator.last_message.text == "Your role: moderator."
+    assert citizen.last_message.text == "Your role: citizen.\nYour Telegram id: 503"
+    assert moderator.last_message.text == "Your role: moderator.\nYour Telegram id: 1"
 
 
 async def invitation_token(moderator, agency: str = "") -> str:  # noqa: ANN001
@@ -73,13 +73,14 @@ async def test_official_joins_by_a_single_use_invitation(bot: BotApiEmulator) ->
     await official.send(f"/start {token}")
     assert "You are now registered as an official." in official.messages[0].text
     await official.send("/whoami")
-    assert official.last_message.text == "Your role: official.\nAgency or region: Ministry of ICT"
+    assert official.last_message.text == (
+        "Your role: official.\nAgency or region: Ministry of ICT\nYour Telegram id: 510")
 
     stranger = bot.user(511, language_code="en")
     await stranger.send(f"/start {token}")
     assert "This invitation link is not valid" in stranger.messages[0].text
     await stranger.send("/whoami")
-    assert stranger.last_message.text == "Your role: citizen."
+    assert stranger.last_message.text.startswith("Your role: citizen.")
 
 
 async def test_forged_invitation_token_is_refused(bot: BotApiEmulator) -> None:
@@ -172,3 +173,15 @@ async def test_help_shows_moderators_their_commands_and_citizens_not(bot: BotApi
     await citizen.send("/help")
     assert "/consultations — List, open and close consultations" in moderator.last_message.text
     assert "/consultations" not in citizen.last_message.text
+
+
+async def test_a_moderator_adds_another_moderator_who_can_then_moderate(bot: BotApiEmulator) -> None:
+    moderator, newcomer = bot.user(MODERATOR), bot.user(550)
+    await newcomer.send("/consultations")
+    assert newcomer.last_message.text == REFUSAL
+    await moderator.send("/addmoderator 550")
+    assert moderator.last_message.text == "User 550 is now a moderator."
+    await newcomer.send("/consultations")
+    assert "#1 · open" in newcomer.last_message.text
+    await moderator.send("/addmoderator bob")
+    assert moderator.last_message.text.startswith("Usage: /addmoderator")
