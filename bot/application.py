@@ -123,8 +123,15 @@ def add_handlers(application: Application) -> None:
 
 async def _ensure_a_consultation(db: Database, questionnaire: Questionnaire,
                                  catalogs: Catalogs) -> None:
-    """A fresh installation has one open consultation, so citizens can answer from the start."""
-    if await db.consultations.count():
+    """One open consultation runs this questionnaire version, so citizens can answer at once.
+
+    On a fresh installation, and after the questionnaire's version changes (a consultation is
+    a run of one version; the older ones stay as they are, with their answers).
+    """
+    runnable = [c for c in await db.consultations.list()
+                if (c.questionnaire_id, c.questionnaire_version)
+                == (questionnaire.id, questionnaire.version)]
+    if runnable:
         return
     texts = {t.locale: ConsultationText(
         t.pgettext(message_context(questionnaire.id, "title"), questionnaire.title),

@@ -50,8 +50,12 @@ def schedule(application: Application, consultation: Consultation,
         for job in application.job_queue.get_jobs_by_name(name):
             job.schedule_removal()
         if moment is not None and moment > now:
+            # A job that fires late (a stalled loop, a suspended machine) must still run:
+            # APScheduler would otherwise drop it after one second's grace.
             application.job_queue.run_once(_run_transition, when=moment, name=name,
-                                           data=(consultation.id, verb))
+                                           data=(consultation.id, verb),
+                                           job_kwargs={"misfire_grace_time": None,
+                                                       "coalesce": True})
 
 
 async def apply_schedule(application: Application, consultation: Consultation) -> None:

@@ -93,6 +93,7 @@ def consent(t: Translator, questionnaire: Questionnaire, question_count: int) ->
                    question_count).format(count=t.number(question_count)),
         t._("Your answers are stored with your Telegram account so that you can stop and come "
             "back at any time. They are only ever reported as totals; your name is never shown."),
+        t._("Comments you type are read by the consultation's moderators, without your name."),
         t._("You will also receive announcements of new consultations; /stop ends them."),
         t._("You can change the language with /language and go back with /back."),
         "",

@@ -52,10 +52,6 @@ class ConsultationRepository:
             f"{_SELECT} WHERE c.status IN ({marks}) ORDER BY c.id DESC", tuple(statuses))
         return _consultations(rows)
 
-    async def count(self) -> int:
-        (row,) = await self._connection.fetch("SELECT count(*) FROM consultations")
-        return int(row[0])
-
     async def set_text(self, consultation_id: int, locale: str, text: ConsultationText) -> None:
         """Add or replace the title and description in one language."""
         await self._connection.write(

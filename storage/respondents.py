@@ -33,10 +33,13 @@ class RespondentRepository:
         return _respondent(rows[0]) if rows else None
 
     async def ensure(self, user_id: int, chat_id: int) -> Respondent:
-        """The respondent, created on first contact and following them to a new chat."""
+        """The respondent, created on first contact and following them to a new chat.
+
+        Someone who writes to the bot has not blocked it (any more): the block is cleared.
+        """
         (row,) = await self._connection.write(
             "INSERT INTO respondents (user_id, chat_id, created_at) VALUES (?, ?, ?)"
-            " ON CONFLICT (user_id) DO UPDATE SET chat_id = excluded.chat_id"
+            " ON CONFLICT (user_id) DO UPDATE SET chat_id = excluded.chat_id, blocked_at = NULL"
             f" RETURNING {_COLUMNS}",
             (user_id, chat_id, timestamp(self._clock)),
         )

@@ -98,13 +98,17 @@ async def add_moderator(update: Update, context: BarazaContext) -> None:
     if permitted_turn is None:
         return
     turn, _ = permitted_turn
-    t, args = turn.t, context.args or []
-    if len(args) != 1 or not args[0].isdigit() or len(args[0]) > 20:
+    t, args, db = turn.t, context.args or [], context.services.db
+    # Telegram ids are at most 52 bits: up to 16 ASCII digits ("²".isdigit() is true, too).
+    if len(args) != 1 or not (args[0].isascii() and args[0].isdigit()) or len(args[0]) > 16:
         text = t._("Usage: /addmoderator TELEGRAM_ID (anyone can see their id with /whoami).")
+    elif await db.respondents.get(int(args[0])) is None:
+        # A typo must not make a stranger a moderator: only someone who used the bot qualifies.
+        text = t._("No one with that id has used this bot yet: ask them to send /start first, "
+                   "then try again.")
     else:
         user_id = int(args[0])
-        await context.services.db.roles.grant(user_id, Role.MODERATOR.value, None,
-                                               granted_by=turn.respondent.user_id)
+        await db.roles.grant(user_id, Role.MODERATOR.value, None, granted_by=turn.respondent.user_id)
         text = t._("User {id} is now a moderator.").format(id=t.isolate(str(user_id)))
     await context.bot.send_message(turn.respondent.chat_id, t.directed(text))
 

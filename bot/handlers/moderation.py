@@ -26,29 +26,42 @@ def _status_name(t: Translator, status: str) -> str:
 
 
 def consultation_list(t: Translator, consultations: list[Consultation]) -> screens.Screen:
-    """Every consultation with its status and schedule, and buttons to open or close it."""
+    """Every consultation with its status and schedule, and buttons to open or close it.
+
+    The newest first, as many as fit one message: titles are cut short and the list stops
+    before the text (or the keyboard) would pass Telegram's limits.
+    """
+    footer = ["", t._("Create one: /newconsultation Title | Description"),
+              t._("Translate it: /translate number language Title | Description"),
+              t._("Schedule it (UTC): /schedule number 2030-01-31T09:00 2030-02-28T18:00")]
     lines = [t._("<b>Consultations</b>")]
     rows = []
-    # The newest first, and only as many as fit one message (and its buttons) on a phone.
+    budget = screens.TELEGRAM_TEXT_LIMIT - len("\n".join(footer)) - 100
     for c in consultations[:LISTED]:
-        title = escape(screens.consultation_text(t, c).title)
-        lines.append(f"#{t.isolate(str(c.id))} · {_status_name(t, c.status)} · {title}")
+        number = t.isolate(str(c.id))
+        entry = [f"#{number} · {_status_name(t, c.status)} · "
+                 f"{escape(_shorten(screens.consultation_text(t, c).title))}"]
         if c.opens_at:
-            lines.append("   " + t._("opens {moment}").format(moment=t.moment(c.opens_at)))
+            entry.append("   " + t._("opens {moment}").format(moment=t.moment(c.opens_at)))
         if c.closes_at:
-            lines.append("   " + t._("closes {moment}").format(moment=t.moment(c.closes_at)))
+            entry.append("   " + t._("closes {moment}").format(moment=t.moment(c.closes_at)))
+        if len("\n".join(lines + entry)) > budget:
+            break
+        lines += entry
         if c.status == "draft":
-            rows.append([InlineKeyboardButton(t._("Open #{number}").format(number=t.isolate(str(c.id))),
+            rows.append([InlineKeyboardButton(t._("Open #{number}").format(number=number),
                                               callback_data=callbacks.encode(callbacks.Moderate("open", c.id)))])
         if c.status in ("draft", "open"):
-            rows.append([InlineKeyboardButton(t._("Close #{number}").format(number=t.isolate(str(c.id))),
+            rows.append([InlineKeyboardButton(t._("Close #{number}").format(number=number),
                                               callback_data=callbacks.encode(callbacks.Moderate("close", c.id)))])
     if not consultations:
         lines.append(t._("There are none yet."))
-    lines += ["", t._("Create one: /newconsultation Title | Description"),
-              t._("Translate it: /translate number language Title | Description"),
-              t._("Schedule it (UTC): /schedule number 2030-01-31T09:00 2030-02-28T18:00")]
-    return screens.Screen(t.directed("\n".join(lines)), InlineKeyboardMarkup(rows) if rows else None)
+    return screens.Screen(t.directed("\n".join(lines + footer)),
+                          InlineKeyboardMarkup(rows) if rows else None)
+
+
+def _shorten(title: str, limit: int = 60) -> str:
+    return title if len(title) <= limit else title[:limit - 1] + "…"
 
 
 async def _moderator(update: Update, context: BarazaContext) -> Turn | None:
@@ -165,9 +178,10 @@ async def moderate(update: Update, context: BarazaContext, action: callbacks.Mod
 
 
 async def _consultation(context: BarazaContext, number: str) -> Consultation | None:
-    if not number.lstrip("#").isdigit():
+    digits = number.lstrip("#")
+    if not (digits.isascii() and digits.isdigit()) or len(digits) > 9:
         return None
-    return await context.services.db.consultations.get(int(number.lstrip("#")))
+    return await context.services.db.consultations.get(int(digits))
 
 
 def _moment(text: str) -> datetime | None | bool:

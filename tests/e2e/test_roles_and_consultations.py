@@ -177,11 +177,45 @@ async def test_help_shows_moderators_their_commands_and_citizens_not(bot: BotApi
 
 async def test_a_moderator_adds_another_moderator_who_can_then_moderate(bot: BotApiEmulator) -> None:
     moderator, newcomer = bot.user(MODERATOR), bot.user(550)
+    await moderator.send("/addmoderator 551")
+    assert moderator.last_message.text.startswith("No one with that id has used this bot yet")
     await newcomer.send("/consultations")
     assert newcomer.last_message.text == REFUSAL
     await moderator.send("/addmoderator 550")
     assert moderator.last_message.text == "User 550 is now a moderator."
     await newcomer.send("/consultations")
     assert "#1 · open" in newcomer.last_message.text
-    await moderator.send("/addmoderator bob")
-    assert moderator.last_message.text.startswith("Usage: /addmoderator")
+    for wrong in ("bob", "²", "1" * 17):
+        await moderator.send(f"/addmoderator {wrong}")
+        assert moderator.last_message.text.startswith("Usage: /addmoderator")
+
+
+async def test_the_consultation_list_fits_one_message_however_many_long_titles(
+        bot: BotApiEmulator) -> None:
+    moderator = bot.user(MODERATOR)
+    for number in range(25):
+        await moderator.send(f"/newconsultation {'Long title ' * 18}{number}"[:220].strip())
+    await moderator.send("/consultations")
+    assert len(moderator.last_message.text) <= 4096
+    assert "#26" in moderator.last_message.text  # the newest come first
+
+
+async def test_a_new_questionnaire_version_gets_its_own_open_consultation(
+        emulator: BotApiEmulator, settings: Settings, metep: Questionnaire, catalogs: Catalogs) -> None:
+    import dataclasses
+
+    citizen = emulator.user(560, language_code="en")
+    first = build_application(settings, metep, catalogs, update_processor=emulator.processor)  # type: ignore[attr-defined]
+    async with running(first, poll_timeout=1):
+        await consent(citizen, catalogs, "en")
+        await citizen.click("Yes")
+    revised = dataclasses.replace(metep, version=metep.version + 1)
+    second = build_application(settings, revised, catalogs, update_processor=emulator.processor)  # type: ignore[attr-defined]
+    async with running(second, poll_timeout=1):
+        await citizen.send("/start")  # the old version's consultation cannot run any more
+        assert shown_question(revised, catalogs.translator("en"),
+                              citizen.last_message.text).id == "framework.info_law"
+        moderator = emulator.user(MODERATOR)
+        await moderator.send("/consultations")
+        assert "#2 · open" in moderator.last_message.text
+    assert emulator.errors == []

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
 from storage import ConsultationText, Database, RecordNotFound, StoredRole
 from tests.storage.conftest import METEP, TickingClock
+from tests.storage.on_disk import query_file
 
 TEXT = ConsultationText("Budget", "How open is it?")
 
@@ -24,7 +26,7 @@ async def test_lists_by_status_newest_first(db: Database) -> None:
     third = await db.consultations.create("metep", 1, {}, created_by=1, status="open")
     await db.consultations.set_status(METEP, "open")
     assert [c.id for c in await db.consultations.list(("open",))] == [third.id, METEP]
-    assert await db.consultations.count() == 3
+    assert len(await db.consultations.list()) == 3
 
 
 async def test_status_changes_only_from_the_expected_statuses(db: Database) -> None:
@@ -77,3 +79,11 @@ async def test_subscription_and_blocking(db: Database) -> None:
     assert (await db.respondents.get(7)).subscribed  # type: ignore[union-attr]
     await db.respondents.set_subscribed(7, False)
     assert not (await db.respondents.get(7)).subscribed  # type: ignore[union-attr]
+
+
+async def test_writing_to_the_bot_again_clears_a_block(file_db: Database, db_path: Path) -> None:
+    await file_db.respondents.ensure(7, chat_id=7)
+    await file_db.respondents.mark_blocked(7)
+    assert query_file(db_path, "SELECT blocked_at IS NOT NULL FROM respondents") == [(1,)]
+    await file_db.respondents.ensure(7, chat_id=7)
+    assert query_file(db_path, "SELECT blocked_at IS NOT NULL FROM respondents") == [(0,)]
