@@ -15,6 +15,7 @@ from bot import callbacks
 from bot.i18n import Catalogs, Translator
 from bot.screens import Screen, consultation_text
 from storage import Consultation, DeliveryCounts
+from storage.broadcasts import Announcement
 
 _RULE = "┄┄┄┄┄┄┄┄┄┄"
 
@@ -71,9 +72,23 @@ def audience_by_language(catalogs: Catalogs, stored: Mapping[str | None, int]) -
     return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
 
 
+def last_announced(t: Translator, last: Announcement) -> str:
+    """When the consultation was announced before, or that it is being announced right now."""
+    moment = t.moment(last.started_at)
+    if last.status == "sending":
+        return t._("This consultation is being announced right now (since {moment}); it can be "
+                   "sent again once that broadcast ends.").format(moment=moment)
+    return t.ngettext("Last announced {moment}: sent to {sent} of {total} subscriber.",
+                      "Last announced {moment}: sent to {sent} of {total} subscribers.",
+                      last.total).format(moment=moment, sent=t.number(last.sent),
+                                         total=t.number(last.total))
+
+
 def preview(t: Translator, catalogs: Catalogs, consultation: Consultation,
-            audience: Mapping[str, int], broadcast_id: int) -> Screen:
-    """The announcement as the moderator would read it, who gets it, and Send / Cancel."""
+            audience: Mapping[str, int], broadcast_id: int,
+            last: Announcement | None = None) -> Screen:
+    """The announcement as the moderator would read it, who gets it, when it was last announced
+    (if ever), and Send / Cancel."""
     total = sum(audience.values())
     languages = " · ".join(f"{t.isolate(catalogs.autonym(locale))} {t.number(count)}"
                            for locale, count in audience.items())
@@ -84,6 +99,8 @@ def preview(t: Translator, catalogs: Catalogs, consultation: Consultation,
                         total).format(count=t.number(total)),
              t.ngettext("{count} language:", "{count} languages:", len(audience)).format(
                  count=t.number(len(audience))) + " " + languages]
+    if last is not None:
+        lines.append(last_announced(t, last))
     keyboard = InlineKeyboardMarkup([[
         _button(t._("Send"), callbacks.Announce("send", broadcast_id)),
         _button(t._("Cancel"), callbacks.Announce("cancel", broadcast_id)),
@@ -103,6 +120,12 @@ def not_open(t: Translator) -> str:
     return t._("That consultation is not open any more, so it cannot be announced.")
 
 
+def already_sending(t: Translator) -> str:
+    """Send refused: another broadcast of the consultation is under way."""
+    return t._("Another broadcast of this consultation is being sent right now; wait until it "
+               "ends, so that nobody gets it twice.")
+
+
 def not_sending(t: Translator) -> str:
     return t._("This broadcast is not sending any more.")
 
@@ -118,14 +141,22 @@ def starting(t: Translator) -> str:
 def _counts(t: Translator, counts: DeliveryCounts, stopped: bool) -> list[str]:
     left = (t._("Not sent: {count}") if stopped else t._("Left: {count}")).format(
         count=t.number(counts.left))
-    return [t._("Sent: {count}").format(count=t.number(counts.sent)),
-            t._("Blocked the bot: {count}").format(count=t.number(counts.blocked)),
-            t._("Failed: {count}").format(count=t.number(counts.failed)),
-            left]
+    lines = [t._("Sent: {count}").format(count=t.number(counts.sent)),
+             t._("Blocked the bot: {count}").format(count=t.number(counts.blocked)),
+             t._("Failed: {count}").format(count=t.number(counts.failed))]
+    if counts.skipped:
+        lines.append(t._("Skipped (unsubscribed since): {count}").format(
+            count=t.number(counts.skipped)))
+    return [*lines, left]
+
+
+def _closed(t: Translator) -> str:
+    return t._("The consultation was closed, so the rest will not be sent.")
 
 
 def progress(t: Translator, consultation: Consultation, broadcast_id: int,
-             counts: DeliveryCounts, status: str, finished: bool) -> Screen:
+             counts: DeliveryCounts, status: str, finished: bool,
+             stop_reason: str | None = None) -> Screen:
     """The moderator's progress message; while sending it has a Stop button."""
     title = t.isolate(escape(consultation_text(t, consultation).title))
     stopped = status == "cancelled"
@@ -141,16 +172,21 @@ def progress(t: Translator, consultation: Consultation, broadcast_id: int,
                                                   callbacks.Announce("stop", broadcast_id))]])
     lines = [t._("<b>Broadcast:</b> {title}").format(title=title), state,
              *_counts(t, counts, stopped)]
+    if stopped and stop_reason == "closed":
+        lines.append(_closed(t))
     return Screen(t.directed("\n".join(lines)), keyboard)
 
 
-def report(t: Translator, consultation: Consultation, counts: DeliveryCounts, status: str) -> str:
+def report(t: Translator, consultation: Consultation, counts: DeliveryCounts, status: str,
+           stop_reason: str | None = None) -> str:
     """The final report, a message of its own so that the moderator is notified."""
     title = t.isolate(escape(consultation_text(t, consultation).title))
     stopped = status == "cancelled"
     heading = (t._("<b>Broadcast stopped:</b> {title}") if stopped
                else t._("<b>Broadcast finished:</b> {title}")).format(title=title)
     lines = [heading, *_counts(t, counts, stopped)]
+    if stopped and stop_reason == "closed":
+        lines.append(_closed(t))
     if counts.blocked:
         lines += ["", t._("Those who blocked the bot will not be written to again unless they "
                           "send /start.")]

@@ -9,8 +9,19 @@ this module decides what a failed send means for its delivery:
 - 403 (the subscriber blocked the bot or left Telegram): 'blocked', and the respondent is marked
   blocked, so no broadcast writes to them again until they send /start;
 - 400 (a request a retry cannot fix): 'failed' at once;
-- anything else (network trouble, Telegram's 5xx): retried with exponential backoff, and 'failed'
-  after ``max_attempts`` attempts.
+- no answer (the network is down, the request timed out) or Telegram's 5xx, which PTB both raise as
+  NetworkError: an outage, not the subscriber's problem. Every broadcast pauses (a circuit breaker
+  shared by all of them: wait, let one send through as a probe, resume once Telegram answers it,
+  else wait twice as long, up to ``longest_pause``), and the deliveries go back to the queue
+  without counting an attempt, so an outage of any length uses up nobody's retries. Only the send
+  whose failure opened the breaker counts one, and a probe that fails while Telegram answers getMe,
+  so that a request failing this way on its own is given up after ``max_attempts`` like any other
+  instead of pausing everything again and again;
+- anything else: retried with exponential backoff, and 'failed' after ``max_attempts`` attempts.
+
+Each delivery is checked as it is taken, not when the queue was built: a subscriber who sent /stop
+since Send is skipped, and a broadcast whose consultation closed stops (see
+BroadcastRepository.begin_attempt).
 
 Exactly once: a delivery is marked 'sending' before its call and 'sent' (with the message id)
 right after it, each in its own commit. Only a crash between the two leaves a delivery whose
@@ -30,13 +41,14 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from telegram import Bot
-from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.warnings import PTBDeprecationWarning
 
 from bot import announcements
 from bot.i18n import Catalogs, Translator
 from bot.screens import Screen
 from storage import Broadcast, Consultation, Database, DeliveryCounts, Recipient
+from storage.broadcasts import Taken
 
 _logger = logging.getLogger(__name__)
 
@@ -53,6 +65,8 @@ class DeliveryPolicy:
     batch_size: int = 200  # recipients read from the database at a time, per broadcast
     max_attempts: int = 5  # failed attempts before a delivery is given up
     first_backoff: float = 1.0  # seconds before the first retry; doubles after each failure
+    first_pause: float = 1.0  # an outage: seconds before the first probe; doubles after each
+    longest_pause: float = 30.0  # ... up to this (so a recovered network is noticed this soon)
     progress_every: float = 3.0  # seconds between updates of the moderator's progress message
     drain_timeout: float = 10.0  # on shutdown, how long sends in flight may take to finish
     paid: bool = False  # allow_paid_broadcast: Telegram Stars buy up to 1000 messages a second
@@ -74,6 +88,7 @@ class Broadcaster:
         self._slots = asyncio.Semaphore(policy.concurrency)
         self._tasks: dict[int, asyncio.Task[None]] = {}
         self._stopping = asyncio.Event()
+        self._outage = _CircuitBreaker(policy.first_pause, policy.longest_pause)
 
     async def start(self) -> None:
         """Resume every broadcast a previous run left unfinished."""
@@ -94,6 +109,7 @@ class Broadcaster:
     async def stop(self) -> None:
         """Start no more sends, let those in flight finish (for a while), then end every task."""
         self._stopping.set()
+        self._outage.wake()  # deliveries waiting out an outage give up waiting
         tasks = list(self._tasks.values())
         if not tasks:
             return
@@ -180,40 +196,85 @@ class Broadcaster:
         failures = recipient.attempts
         paid = {"allow_paid_broadcast": True} if self._policy.paid else {}
         while True:
-            async with self._slots:
-                if self._stopping.is_set() or not await repo.begin_attempt(broadcast_id, user_id):
-                    return  # shutting down, or stopped by a moderator: it stays pending
-                try:
-                    message = await self._bot.send_message(
-                        recipient.chat_id, screen.text, reply_markup=screen.keyboard, **paid)
-                except RetryAfter as error:
-                    await repo.retry_later(broadcast_id, user_id, str(error), counted=False)
-                    delay = _seconds(error)
-                except Forbidden as error:
-                    async with self._db.transaction():
-                        await repo.mark_blocked(broadcast_id, user_id, str(error))
-                        await self._db.respondents.mark_blocked(user_id)
-                    return
-                except BadRequest as error:
-                    _logger.warning("Broadcast %s to %s refused: %s", broadcast_id, user_id, error)
-                    await repo.mark_failed(broadcast_id, user_id, str(error))
-                    return
-                except TelegramError as error:
-                    failures += 1
-                    if failures >= self._policy.max_attempts:
-                        _logger.warning("Broadcast %s to %s failed %s times, giving up: %s",
-                                        broadcast_id, user_id, failures, error)
+            ticket = await self._outage.admit(self._stopping)  # waits while Telegram is away
+            if ticket is None:
+                return  # shutting down: it stays pending
+            try:
+                async with self._slots:
+                    if self._stopping.is_set():
+                        return
+                    if self._outage.open and not ticket.probe:
+                        continue  # it opened while this one waited for a slot: wait for it
+                    taken = await repo.begin_attempt(broadcast_id, user_id)
+                    if taken is not Taken.SEND:
+                        return  # skipped (unsubscribed, blocked), or the broadcast was stopped
+                    try:
+                        message = await self._bot.send_message(
+                            recipient.chat_id, screen.text, reply_markup=screen.keyboard, **paid)
+                    except BadRequest as error:  # a NetworkError in PTB's hierarchy, so first
+                        self._outage.answered(ticket)
+                        _logger.warning("Broadcast %s to %s refused: %s",
+                                        broadcast_id, user_id, error)
                         await repo.mark_failed(broadcast_id, user_id, str(error))
                         return
-                    await repo.retry_later(broadcast_id, user_id, str(error), counted=True)
-                    delay = self._policy.first_backoff * 2 ** (failures - 1)
-                else:
-                    # Shielded: once Telegram has the message, its row must say so even if this
-                    # task is being cancelled at shutdown.
-                    await asyncio.shield(repo.mark_sent(broadcast_id, user_id, message.message_id))
-                    return
+                    except NetworkError as error:
+                        # No answer, or a 5xx: the delivery waits for the network, its attempts
+                        # spared, unless the failure looks like this request's own (see
+                        # _CircuitBreaker.failed): then it counts, so that a request that keeps
+                        # failing is given up like any other instead of pausing all forever.
+                        reachable = ticket.probe and await self._reachable()
+                        own = self._outage.failed(ticket, error, reachable=reachable)
+                        failures += own
+                        if failures >= self._policy.max_attempts:
+                            _logger.warning("Broadcast %s to %s failed %s times, giving up: %s",
+                                            broadcast_id, user_id, failures, error)
+                            await repo.mark_failed(broadcast_id, user_id, str(error))
+                            return
+                        await repo.retry_later(broadcast_id, user_id, str(error), counted=own)
+                        continue
+                    except RetryAfter as error:
+                        self._outage.answered(ticket)
+                        await repo.retry_later(broadcast_id, user_id, str(error), counted=False)
+                        delay = _seconds(error)
+                    except Forbidden as error:
+                        self._outage.answered(ticket)
+                        async with self._db.transaction():
+                            await repo.mark_blocked(broadcast_id, user_id, str(error))
+                            await self._db.respondents.mark_blocked(user_id)
+                        return
+                    except TelegramError as error:
+                        self._outage.answered(ticket)
+                        failures += 1
+                        if failures >= self._policy.max_attempts:
+                            _logger.warning("Broadcast %s to %s failed %s times, giving up: %s",
+                                            broadcast_id, user_id, failures, error)
+                            await repo.mark_failed(broadcast_id, user_id, str(error))
+                            return
+                        await repo.retry_later(broadcast_id, user_id, str(error), counted=True)
+                        delay = self._policy.first_backoff * 2 ** (failures - 1)
+                    else:
+                        self._outage.answered(ticket)
+                        # Shielded: once Telegram has the message, its row must say so even if
+                        # this task is being cancelled at shutdown.
+                        await asyncio.shield(
+                            repo.mark_sent(broadcast_id, user_id, message.message_id))
+                        return
+            finally:
+                self._outage.unused(ticket)  # a probe that sent nothing lets another one probe
             if await self._stopped_within(delay):
                 return  # the delivery is pending again; the next start sends it
+
+    async def _reachable(self) -> bool:
+        """Whether Telegram answers at all (getMe): an outage, or only one request failing?"""
+        try:
+            await self._bot.get_me()
+        except BadRequest:
+            return True
+        except NetworkError:
+            return False
+        except TelegramError:
+            return True
+        return True
 
     async def _stopped_within(self, seconds: float) -> bool:
         """Wait before a retry; True when the sender is stopping instead."""
@@ -222,6 +283,118 @@ class Broadcaster:
         except TimeoutError:
             return False
         return True
+
+
+@dataclass(eq=False)
+class _Ticket:
+    """Leave to begin one send, from the circuit breaker."""
+
+    epoch: int  # the breaker's state when it was given: a failure from an older one is old news
+    probe: bool  # the one send let through to find out whether Telegram can be reached again
+    settled: bool = False  # its outcome was reported
+
+
+class _CircuitBreaker:
+    """Pauses every broadcast while Telegram cannot be reached, instead of failing their deliveries.
+
+    Closed, sends go out. A send that gets no answer (or a 5xx) opens it: no send begins for a
+    pause; then one send goes out as a probe while the rest keep waiting. Any answer from Telegram
+    to a send (sent, 403, 429...) closes it, and the waiting sends resume. A probe that fails opens
+    it again, unless Telegram answers getMe meanwhile: then only that request fails, and the others
+    resume. Each pause is twice the last (up to ``longest`` seconds) until a send is answered.
+    Sends that were in flight when it opened fail as well; they tell nothing new and change nothing.
+    """
+
+    def __init__(self, first: float, longest: float) -> None:
+        self._first = first
+        self._longest = longest
+        self._pause = first  # the next pause
+        self._reopens_at: float | None = None  # None: closed
+        self._probing = False
+        self._since = 0.0  # when the outage began
+        self._epoch = 0
+        self._changed = asyncio.Event()
+
+    @property
+    def open(self) -> bool:
+        return self._reopens_at is not None
+
+    async def admit(self, stopping: asyncio.Event) -> _Ticket | None:
+        """Wait until a send may begin (None: ``stopping`` was set instead)."""
+        loop = asyncio.get_running_loop()
+        while not stopping.is_set():
+            if self._reopens_at is None:
+                return _Ticket(self._epoch, probe=False)
+            now = loop.time()
+            if not self._probing and now >= self._reopens_at:
+                self._probing = True
+                return _Ticket(self._epoch, probe=True)
+            changed = self._changed
+            timeout = None if self._probing else self._reopens_at - now
+            with suppress(TimeoutError):
+                await asyncio.wait_for(changed.wait(), timeout)
+        return None
+
+    def answered(self, ticket: _Ticket) -> None:
+        """Telegram answered a send: it can be reached."""
+        ticket.settled = True
+        self._pause = self._first
+        if self._reopens_at is not None:
+            _logger.info("Telegram answers again after %.1f s; broadcasts resume",
+                         asyncio.get_running_loop().time() - self._since)
+            self._close()
+
+    def failed(self, ticket: _Ticket, error: TelegramError, *, reachable: bool) -> bool:
+        """A send got no answer, or a server error; ``reachable``: Telegram answered getMe since.
+
+        True when the failure is likely the request's own, so that it counts as an attempt: the
+        send that opened the breaker (Telegram was answering until then), or a probe that failed
+        while getMe was answered. An outage counts one attempt, for one delivery.
+        """
+        ticket.settled = True
+        if ticket.epoch != self._epoch:
+            return False  # began before the breaker last changed: nothing new
+        if ticket.probe and reachable:
+            _logger.warning("Telegram answers, yet a send failed (%s); broadcasts resume", error)
+            self._close()
+            return True
+        now = asyncio.get_running_loop().time()
+        opened = self._reopens_at is None
+        if opened:
+            self._since = now
+            _logger.warning("Telegram out of reach (%s); broadcasts pause, next try in %.1f s",
+                            error, self._pause)
+        else:
+            _logger.warning("Telegram still out of reach (%s); next try in %.1f s",
+                            error, self._pause)
+        self._reopens_at = now + self._pause
+        self._pause = min(self._pause * 2, self._longest)
+        self._probing = False
+        self._notify()
+        return opened
+
+    def unused(self, ticket: _Ticket) -> None:
+        """The ticket's send never went out (nothing to send, or shutting down)."""
+        if ticket.settled:
+            return
+        ticket.settled = True
+        if ticket.probe and ticket.epoch == self._epoch and self._probing:
+            self._probing = False
+            self._notify()
+
+    def wake(self) -> None:
+        """Let every waiting send look again (the sender is stopping)."""
+        self._notify()
+
+    def _close(self) -> None:
+        self._reopens_at = None
+        self._probing = False
+        self._notify()
+
+    def _notify(self) -> None:
+        self._epoch += 1
+        self._changed.set()
+        self._changed = asyncio.Event()
 
 
 class _Progress:
@@ -238,31 +411,32 @@ class _Progress:
 
     async def update(self) -> None:
         """Show the current counts, if they changed."""
-        counts, status = await self._state()
-        await self._show(counts, status, finished=False)
+        counts, broadcast = await self._state()
+        await self._show(counts, broadcast, finished=False)
 
     async def finish(self) -> None:
         """The final counts in place, and the report as a new message (so it notifies)."""
-        counts, status = await self._state()
-        await self._show(counts, status, finished=True)
+        counts, broadcast = await self._state()
+        await self._show(counts, broadcast, finished=True)
         chat_id = self._broadcast.progress_chat_id or self._broadcast.created_by
         try:
             await self._bot.send_message(
-                chat_id, announcements.report(self._t, self._consultation, counts, status))
+                chat_id, announcements.report(self._t, self._consultation, counts,
+                                              broadcast.status, broadcast.stop_reason))
         except TelegramError as error:
             _logger.warning("Could not report broadcast %s: %s", self._broadcast.id, error)
 
-    async def _state(self) -> tuple[DeliveryCounts, str]:
+    async def _state(self) -> tuple[DeliveryCounts, Broadcast]:
         broadcast = await self._db.broadcasts.get(self._broadcast.id)
         assert broadcast is not None
-        return await self._db.broadcasts.counts(broadcast.id), broadcast.status
+        return await self._db.broadcasts.counts(broadcast.id), broadcast
 
-    async def _show(self, counts: DeliveryCounts, status: str, *, finished: bool) -> None:
+    async def _show(self, counts: DeliveryCounts, broadcast: Broadcast, *, finished: bool) -> None:
         chat_id, message_id = self._broadcast.progress_chat_id, self._broadcast.progress_message_id
         if chat_id is None or message_id is None:
             return
         screen = announcements.progress(self._t, self._consultation, self._broadcast.id, counts,
-                                        status, finished)
+                                        broadcast.status, finished, broadcast.stop_reason)
         if screen.text == self._shown:
             return
         # Stored before the edit: after a crash in between, the next text differs anyway (the

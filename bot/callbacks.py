@@ -128,7 +128,7 @@ def encode(action: Action) -> str:
         case Export(consultation):
             parts = ["x", str(consultation)]
         case ReadComments(consultation):
-            parts = ["k", str(consultation)]
+            parts = ["r", str(consultation)]
         case PickLanguage(locale):
             parts = ["l", locale]
         case Consent(agreed):
@@ -164,7 +164,7 @@ def decode(data: str | None) -> Action | None:
                 return Summarise(_number(consultation))
             case "x", [consultation]:
                 return Export(_number(consultation))
-            case "k", [consultation]:
+            case "r", [consultation]:
                 return ReadComments(_number(consultation))
             case "l", [locale] if locale:
                 return PickLanguage(locale)

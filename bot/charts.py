@@ -57,6 +57,18 @@ class ChartTexts:
 def render(pillars: Sequence[str], citizens: Sequence[float | None],
            officials: Sequence[float | None], texts: ChartTexts) -> bytes:
     """A PNG with a pair of bars per pillar; a missing score (withheld) has no bar."""
+    buffer = io.BytesIO()
+    draw(pillars, citizens, officials, texts).savefig(buffer, format="png")
+    return buffer.getvalue()
+
+
+def draw(pillars: Sequence[str], citizens: Sequence[float | None],
+         officials: Sequence[float | None], texts: ChartTexts) -> Figure:
+    """The chart as a matplotlib figure (``render`` saves it as a PNG).
+
+    Every text is drawn as it is, never parsed as mathtext: a title such as "Budget $5M to $10M"
+    would otherwise be typeset as a formula, and "$\\frac$" would raise an error.
+    """
     figure = Figure(figsize=(8, 4.8), dpi=150, layout="constrained")
     FigureCanvasAgg(figure)
     axes = figure.add_subplot()
@@ -65,26 +77,28 @@ def render(pillars: Sequence[str], citizens: Sequence[float | None],
                                    (width / 2, officials, OFFICIALS_COLOUR)):
         shown = [(i + offset, v) for i, v in enumerate(values) if v is not None and math.isfinite(v)]
         bars = axes.bar([x for x, _ in shown], [v for _, v in shown], width, color=colour)
-        axes.bar_label(bars, labels=[f"{v:.0f}" for _, v in shown], padding=2,
-                       fontproperties=_font(8))
+        # Cut down like the scores in the text (49.9 shows as 49), so both say the same.
+        axes.bar_label(bars, labels=[str(math.floor(v)) for _, v in shown], padding=2,
+                       fontproperties=_font(8), parse_math=False)
     for band in (25, 50, 75):
         axes.axhline(band, color="#bbbbbb", linewidth=0.8, linestyle="--", zorder=0)
     axes.set_ylim(0, 105)
-    axes.set_yticks([0, 25, 50, 75, 100])
+    ticks = [0, 25, 50, 75, 100]
+    axes.set_yticks(ticks, labels=[str(tick) for tick in ticks], parse_math=False)
     axes.set_xticks(range(len(pillars)))
     axes.set_xticklabels([textwrap.fill(name, _LABEL_WIDTH) for name in pillars],
-                         fontproperties=_font(8))
-    axes.set_ylabel(texts.axis, fontproperties=_font(9))
+                         fontproperties=_font(8), parse_math=False)
+    axes.set_ylabel(texts.axis, fontproperties=_font(9), parse_math=False)
     axes.spines[["top", "right"]].set_visible(False)
-    figure.suptitle(texts.title, fontproperties=_font(12))
+    figure.suptitle(texts.title, fontproperties=_font(12), parse_math=False)
     if texts.note:
-        axes.set_title(texts.note, fontproperties=_font(8), color="#555555")
+        axes.set_title(texts.note, fontproperties=_font(8), color="#555555", parse_math=False)
     keys = [Patch(color=CITIZENS_COLOUR), Patch(color=OFFICIALS_COLOUR)]
-    figure.legend(keys, [texts.citizens, texts.officials], loc="outside lower center", ncols=2,
-                  frameon=False, prop=_font(9))
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png")
-    return buffer.getvalue()
+    legend = figure.legend(keys, [texts.citizens, texts.officials], loc="outside lower center",
+                           ncols=2, frameon=False, prop=_font(9))
+    for text in legend.get_texts():
+        text.set_parse_math(False)
+    return figure
 
 
 def _font(size: float) -> FontProperties:

@@ -29,6 +29,8 @@ class Settings:
     # Broadcasts with allow_paid_broadcast: up to 1000 messages a second, paid in Telegram Stars.
     paid_broadcast: bool = False
     # Summaries withhold any group with fewer finished respondents than this.
+    # A group is shown only with more respondents than this (so a member who takes their own
+    # answers out of the mean still faces at least this many others).
     min_group: int = 5
     # Keys the pseudonyms in answer exports; None: a key generated once and kept in the database.
     pseudonym_key: bytes | None = field(default=None, repr=False)
@@ -78,8 +80,9 @@ def _min_group(text: str) -> int:
     if not text:
         return Settings.min_group
     if not (text.isascii() and text.isdigit()) or int(text) < 2:
-        raise ConfigError(f"BARAZA_MIN_GROUP must be a whole number of at least 2 (a group of one "
-                          f"would show one person's answers), got {text!r}")
+        raise ConfigError(f"BARAZA_MIN_GROUP must be a whole number of at least 2 (summaries show a "
+                          f"group only when a member, taking their own answers out, is still left "
+                          f"with that many others), got {text!r}")
     return int(text)
 
 

@@ -1,73 +1,129 @@
 """Digests: the summary, sent to subscribed officials and moderators when a consultation closes and
 every week while it is open.
 
-JobQueue jobs live in memory only, so the weekly check is started again in post_init; when each
-consultation's last weekly digest went out is stored, so a restart does not send it again.
+Nothing here lives only in memory. A digest is recorded as due in the database before anything is
+sent: the final one in the very transaction that closes its consultation (a trigger of migration
+0003), a weekly one together with the claim of its week. Who has had it is recorded as each send
+succeeds. A sweep sends every due digest to the subscribers still owed it: at start-up (once the
+application is running), right after a consultation closes, and every hour. A crash therefore
+delays a digest but never loses it; the one duplicate it can cause is to a subscriber whose send
+was on the wire at that instant (sent again, like a broadcast's uncertain delivery).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import timedelta
 
-from telegram.error import Forbidden, TelegramError
+from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import Application, CallbackContext
 
 from bot.context import SERVICES, Services
 from bot.handlers.summaries import render_chart, send_summary, summaries_of
 from bot.summary_screens import digest_heading
 from conversations.roles import Permission, allows
+from storage.summaries import DueDigest
 
 _logger = logging.getLogger(__name__)
 
 WEEK = timedelta(days=7)
 CHECK_EVERY = timedelta(hours=1)
+MAX_ATTEMPTS = 5  # failed sends to one subscriber (one per sweep) before giving up on them
 JOB_NAME = "digests:weekly"
+SWEEP_JOB_NAME = "digests:sweep"
+_LOCK = "baraza.digests.lock"
+# APScheduler drops a job that starts over a second late (its default misfire grace time); one
+# asked for during start-up runs when the job queue starts, however long start-up took.
+_RUN_HOWEVER_LATE = {"misfire_grace_time": None, "coalesce": True}
 
 
 async def on_status(application: Application, consultation_id: int, verb: str) -> None:
-    """Status listener: when a consultation closes, its final summary goes to every subscriber.
-
-    Sent in a task of its own, so whoever closed it (a moderator's button) is answered at once.
-    """
+    """Status listener: a consultation closed, so its final digest (already recorded as due, in
+    the same commit) is sent by a sweep of its own, and whoever closed it is answered at once."""
     if verb == "close":
-        application.create_task(send_digest(application, consultation_id, closed=True),
-                                name=f"digest:{consultation_id}")
+        request_sweep(application)
+
+
+def request_sweep(application: Application) -> None:
+    """Send the due digests soon, in a job: during start-up, once the application runs."""
+    if application.job_queue is None:  # the hourly check is not running either
+        _logger.warning("No job queue: due digests are not sent")
+        return
+    application.job_queue.run_once(_sweep_job, when=0, name=SWEEP_JOB_NAME,
+                                   job_kwargs=_RUN_HOWEVER_LATE)
 
 
 def start_weekly(application: Application) -> None:
-    """Check every hour for weekly digests that are due (call it at start-up)."""
+    """At start-up: as soon as the application runs, and then every hour, claim the weekly
+    digests that are due and send every digest still owed to someone."""
     assert application.job_queue is not None
     for job in application.job_queue.get_jobs_by_name(JOB_NAME):
         job.schedule_removal()
-    application.job_queue.run_repeating(_weekly, interval=CHECK_EVERY, first=timedelta(minutes=1),
-                                        name=JOB_NAME)
+    application.job_queue.run_repeating(_hourly, interval=CHECK_EVERY, first=CHECK_EVERY,
+                                        name=JOB_NAME, job_kwargs=_RUN_HOWEVER_LATE)
+    # A repeating job asked for during start-up would first run an interval later, not at once.
+    application.job_queue.run_once(_hourly, when=0, name=JOB_NAME, job_kwargs=_RUN_HOWEVER_LATE)
 
 
-async def _weekly(context: CallbackContext) -> None:
-    """Job callback: send each open consultation's digest once a week."""
-    services: Services = context.application.bot_data[SERVICES]
+async def _hourly(context: CallbackContext) -> None:
+    """Job callback: claim each open consultation's weekly digest once a week, then sweep."""
+    await claim_weeks(context.application)
+    await sweep(context.application)
+
+
+async def _sweep_job(context: CallbackContext) -> None:
+    await sweep(context.application)
+
+
+async def claim_weeks(application: Application) -> int:
+    """Record a weekly digest as due for each open consultation whose week is up; how many."""
+    services: Services = application.bot_data[SERVICES]
+    claimed = 0
     for consultation in await services.db.consultations.list(("open",)):
         if (services.turns.runs(consultation)
                 and await services.db.digests.claim_weekly(consultation.id, WEEK)):
-            await send_digest(context.application, consultation.id, closed=False)
+            claimed += 1
+    return claimed
 
 
-async def send_digest(application: Application, consultation_id: int, *, closed: bool) -> int:
-    """Send the consultation's summary to every subscriber still allowed to read it.
+async def sweep(application: Application) -> int:
+    """Send every due digest to the subscribers still owed it; returns how many sends succeeded.
 
-    Nothing is sent while nobody has finished. Returns how many subscribers received it.
+    One sweep at a time: one asked for while another runs waits, then finds what is left.
     """
-    services: Services = application.bot_data[SERVICES]
-    consultation = await services.db.consultations.get(consultation_id)
-    if consultation is None or not services.turns.runs(consultation):
+    lock: asyncio.Lock = application.bot_data.setdefault(_LOCK, asyncio.Lock())
+    async with lock:
+        services: Services = application.bot_data[SERVICES]
+        sent = 0
+        for digest in await services.db.digests.due():
+            try:
+                sent += await _send_due(application, services, digest)
+            except Exception:  # it stays due; the next sweep tries again, and others go on
+                _logger.exception("Could not send digest %s of consultation %s", digest.id,
+                                  digest.consultation_id)
+        return sent
+
+
+async def _send_due(application: Application, services: Services, digest: DueDigest) -> int:
+    """Send one due digest to everyone still owed it; finish it unless someone is to be retried."""
+    digests = services.db.digests
+    consultation = await services.db.consultations.get(digest.consultation_id)
+    closed = digest.kind == "final"
+    if (consultation is None or not services.turns.runs(consultation)
+            or (not closed and consultation.status != "open")):
+        # Another questionnaire's; or a weekly digest overtaken by the close (the final says it).
+        await digests.finish(digest.id)
         return 0
-    summary = await summaries_of(services).summary(consultation)
-    if summary.everyone.finished == 0:
+    owed = await digests.owed(digest.id)
+    summary = await summaries_of(services).summary(consultation) if owed else None
+    if summary is None or summary.everyone.finished == 0:  # nothing to say, or nobody to say it to
+        await digests.finish(digest.id)
         return 0
-    charts: dict[str, bytes] = {}  # one drawing per language
-    sent = 0
-    for subscriber in await services.db.digests.subscribers():
+    charts: dict[str, bytes | None] = {}  # one drawing per language; None: it could not be drawn
+    sent, retry = 0, False
+    for item in owed:
+        subscriber = item.subscriber
         role, _ = await services.turns.role_of(subscriber.user_id)
         if not allows(role, Permission.READ_SUMMARY):
             continue
@@ -76,14 +132,24 @@ async def send_digest(application: Application, consultation_id: int, *, closed:
             charts[t.locale] = await render_chart(services, t, consultation, summary)
         try:
             await send_summary(application.bot, services, subscriber.chat_id, t, consultation, role,
-                               summary=summary, chart=charts[t.locale],
+                               summary=summary, chart=charts[t.locale], draw=False,
                                heading=digest_heading(t, consultation, closed))
-        except Forbidden:
+        except Forbidden as error:
             await services.db.respondents.mark_blocked(subscriber.user_id)
-        except TelegramError:
-            _logger.warning("Could not send the digest of consultation %s to user %s",
-                            consultation_id, subscriber.user_id, exc_info=True)
+            await digests.record_failure(digest.id, subscriber.user_id, str(error), give_up=True)
+        except TelegramError as error:
+            give_up = isinstance(error, BadRequest) or item.attempts + 1 >= MAX_ATTEMPTS
+            retry = retry or not give_up
+            _logger.warning("Could not send the digest of consultation %s to user %s%s",
+                            consultation.id, subscriber.user_id,
+                            "" if give_up else " (to be tried again)", exc_info=True)
+            await digests.record_failure(digest.id, subscriber.user_id, str(error), give_up=give_up)
         else:
+            await digests.record_sent(digest.id, subscriber.user_id)
             sent += 1
-    _logger.info("Digest of consultation %s sent to %s subscribers", consultation_id, sent)
+    if not retry:
+        await digests.finish(digest.id)
+    _logger.info("%s digest of consultation %s sent to %s subscribers",
+                 "Final" if closed else "Weekly", consultation.id, sent)
     return sent
+

@@ -7,9 +7,9 @@ HTML-escaped, and numbers are formatted (and isolated in right-to-left text) by 
 from __future__ import annotations
 
 import math
-
+import re
 from collections.abc import Sequence
-from html import escape
+from html import escape, unescape
 from typing import TYPE_CHECKING
 
 from babel.numbers import format_decimal
@@ -28,15 +28,17 @@ from bot.screens import (
 from conversations.model import Questionnaire
 from conversations.roles import Role
 from conversations.scoring import ScoreCard
-from conversations.summaries import OVERALL, Figure, Line, Summary
+from conversations.summaries import OVERALL, Figure, Line, Summary, shown
 from storage import Comment, Consultation
 
 if TYPE_CHECKING:
     from bot.charts import ChartTexts
 
 TELEGRAM_CAPTION_LIMIT = 1024
+MAX_CHOICES = 20  # consultations offered as buttons, the newest (Telegram caps a keyboard's size)
 _TITLE_IN_BUTTON = 60
 _TITLE_LENGTH = 200
+_TAG = re.compile(r"<[^>]*>")
 
 
 def _markup(rows: Sequence[Sequence[tuple[str, callbacks.Action]]]) -> InlineKeyboardMarkup:
@@ -57,14 +59,30 @@ def line_name(t: Translator, questionnaire: Questionnaire, line: Line) -> str:
     return Texts(questionnaire, t).pillar(questionnaire.pillar(line.pillar_id))
 
 
+def telegram_length(html: str) -> int:
+    """How long Telegram finds a message: its plain text (tags removed, entities decoded) in
+    UTF-16 code units, which is what its 4096 limit counts (an emoji outside the BMP is two)."""
+    return utf16_length(unescape(_TAG.sub("", html)))
+
+
+def utf16_length(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+def _cut_utf16(text: str, units: int) -> str:
+    """The longest start of ``text`` of at most ``units`` UTF-16 code units."""
+    cut = text.encode("utf-16-le")[:units * 2]
+    return cut.decode("utf-16-le", errors="ignore")  # a lone half of a surrogate pair is dropped
+
+
 def fewer_than(t: Translator, summary: Summary) -> str:
     """What a withheld group shows instead of its numbers."""
     return t.ngettext("fewer than {count} respondent", "fewer than {count} respondents",
-                      summary.min_group).format(count=t.number(summary.min_group))
+                      summary.smallest_shown).format(count=t.number(summary.smallest_shown))
 
 
 def _score(t: Translator, figure: Figure, summary: Summary) -> str:
-    if figure.withheld and figure.respondents >= summary.min_group:
+    if figure.withheld and shown(figure.respondents, summary.min_group):
         return t._("not shown, since a smaller group could be worked out from it")
     if figure.withheld:
         return fewer_than(t, summary)
@@ -133,7 +151,8 @@ def summary_screen(t: Translator, questionnaire: Questionnaire, consultation: Co
         "A group of fewer than {count} respondent is not shown, so that nobody's answers can be "
         "worked out.",
         "A group of fewer than {count} respondents is not shown, so that nobody's answers can be "
-        "worked out.", summary.min_group).format(count=t.number(summary.min_group)) + "</i>"]
+        "worked out.", summary.smallest_shown).format(count=t.number(summary.smallest_shown))
+        + "</i>"]
     keyboard = None
     if role is Role.MODERATOR:
         lines.append(t._("Every answer as a spreadsheet: /export"))
@@ -171,7 +190,7 @@ def _chart_texts(t: Translator, questionnaire: Questionnaire, consultation: Cons
     withheld = any(f.withheld for line in lines for f in (line.citizens, line.officials))
     note = t.ngettext("No bar: fewer than {count} respondent, or no scores.",
                       "No bar: fewer than {count} respondents, or no scores.",
-                      summary.min_group).format(count=summary.min_group) if withheld else ""
+                      summary.smallest_shown).format(count=summary.smallest_shown) if withheld else ""
     return [line_name(t, questionnaire, line) for line in lines], ChartTexts(
         title=consultation_text(t, consultation).title, axis=t._("Score (0 to 100)"),
         citizens=t._("Citizens"), officials=t._("Officials"), note=note)
@@ -194,7 +213,7 @@ def comparison(t: Translator, questionnaire: Questionnaire, card: ScoreCard,
         if not sides:
             continue
         you = yours.get(line.pillar_id)
-        mine = t._("you {score}").format(score=t.number(you) if you is not None else "—")
+        mine = t._("you {score}").format(score=score_text(t, you) if you is not None else "—")
         lines.append(t._("{pillar}: {scores}").format(
             pillar=escape(line_name(t, questionnaire, line)), scores=" · ".join([mine, *sides])))
     if not lines:
@@ -204,10 +223,24 @@ def comparison(t: Translator, questionnaire: Questionnaire, card: ScoreCard,
 
 def chooser(t: Translator, consultations: Sequence[Consultation],
             action: type[callbacks.Summarise] | type[callbacks.Export]) -> Screen:
-    """Several consultations have answers: one button each."""
+    """Several consultations have answers (newest first): a button for each of the newest
+    ``MAX_CHOICES``; an older one is reached by its number after the command."""
     rows = [[(f"#{c.id} {consultation_text(t, c).title}"[:_TITLE_IN_BUTTON], action(c.id))]
-            for c in consultations]
-    return Screen(t.directed(t._("Which consultation?")), _markup(rows))
+            for c in consultations[:MAX_CHOICES]]
+    text = t._("Which consultation?")
+    if len(consultations) > MAX_CHOICES:
+        command = "/summary" if action is callbacks.Summarise else "/export"
+        text += "\n" + t._("Only the {count} newest are listed. For an older one, send the command "
+                           "with its number, as in {example}.").format(
+            count=t.number(MAX_CHOICES),
+            example=t.isolate(f"{command} {consultations[-1].id}"))
+    return Screen(t.directed(text), _markup(rows))
+
+
+def not_answered(t: Translator, number: int) -> str:
+    """The number after /summary or /export names no consultation with answers."""
+    return t.directed(t._("Consultation #{number} does not exist or nobody has finished it "
+                          "yet.").format(number=t.number(number)))
 
 
 def nothing_answered(t: Translator) -> str:
@@ -216,7 +249,10 @@ def nothing_answered(t: Translator) -> str:
 
 def comment_pages(t: Translator, questionnaire: Questionnaire, consultation: Consultation,
                   comments: Sequence[Comment], more: bool, max_pages: int) -> list[str]:
-    """The comments, newest first, in as many messages as they need (at most ``max_pages``)."""
+    """The comments, newest first, in as many messages as they need (at most ``max_pages``).
+
+    A message's length is measured as Telegram measures it (see ``telegram_length``).
+    """
     roles = {Role.CITIZEN: t._("citizen"), Role.OFFICIAL: t._("official"),
              Role.MODERATOR: t._("moderator")}
     texts = Texts(questionnaire, t)
@@ -228,24 +264,32 @@ def comment_pages(t: Translator, questionnaire: Questionnaire, consultation: Con
         question = questionnaire.question(comment.question_id)
         where = (texts.pillar(questionnaire.pillar(question.pillar_id)) if question is not None
                  else comment.question_id)
-        blocks.append(t.directed(f"<i>{escape(where)} · {roles[Role(comment.role)]}</i>\n"
-                                 f"{escape(comment.text)}"))
+        label = t.directed(f"<i>{escape(where)} · {roles[Role(comment.role)]}</i>\n")
+        body = t.directed(escape(comment.text))
+        over = telegram_length(label) + telegram_length(body) - TELEGRAM_TEXT_LIMIT
+        if over > 0:  # only a comment near Telegram's own limit: cut, and marked as cut
+            kept = _cut_utf16(comment.text, utf16_length(comment.text) - over - 1)
+            body = t.directed(escape(kept + "…"))
+        blocks.append(label + body)
     pages: list[str] = []
     page = t.directed(heading)
+    length = telegram_length(page)
     for block in blocks:
-        if len(page) + 2 + len(block) > TELEGRAM_TEXT_LIMIT:
+        size = telegram_length(block)
+        if length + 2 + size > TELEGRAM_TEXT_LIMIT:
             pages.append(page)
             if len(pages) == max_pages:
                 more = True
                 break
-            page = block
+            page, length = block, size
         else:
             page += "\n\n" + block
+            length += 2 + size
     else:
         pages.append(page)
     if more:
         ending = t.directed(t._("Older comments are in /export."))
-        if len(pages[-1]) + 2 + len(ending) <= TELEGRAM_TEXT_LIMIT:
+        if telegram_length(pages[-1]) + 2 + telegram_length(ending) <= TELEGRAM_TEXT_LIMIT:
             pages[-1] += "\n\n" + ending
         else:
             pages.append(ending)

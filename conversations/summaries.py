@@ -3,9 +3,14 @@
 The rule (also in the README): every finished respondent is scored by ``score_answers``. A group's
 score in a pillar is the mean over its respondents who have a score there; its overall index is the
 mean of its respondents' overall indexes. Citizens and officials are set side by side, with the gap
-officials minus citizens; moderators count only in "everyone". A mean resting on fewer than
-``min_group`` respondents is withheld, and so is the everyone figure when taking the shown groups
-out of it would leave between one and ``min_group - 1`` respondents, whose mean could be worked out.
+officials minus citizens; moderators count only in "everyone".
+
+Privacy: a reader who belongs to a group knows their own score, so from the group's mean they can
+work out the mean of the others in it. A mean is therefore shown only when it rests on MORE than
+``min_group`` respondents: even a member who takes themselves out is left with at least
+``min_group`` others. The same holds for "everyone", and for what taking the shown groups out of
+"everyone" would leave (moderators, and any withheld group): between one and ``min_group``
+respondents there withholds the everyone figure too.
 """
 
 from __future__ import annotations
@@ -45,7 +50,7 @@ class Figure:
 
     respondents: int  # respondents with a score here
     mean: float | None  # None when withheld or when nobody has a score here
-    withheld: bool = False  # fewer than the minimum group size: not broken out
+    withheld: bool = False  # too few (or could be worked out by subtraction): not broken out
 
     @property
     def band(self) -> Band | None:
@@ -77,14 +82,25 @@ class Group:
     withheld: bool
 
 
+def shown(respondents: int, min_group: int) -> bool:
+    """Whether a mean of this many respondents may be shown: each of them, taking themselves out,
+    is still left with at least ``min_group`` others (n - 1 >= min_group)."""
+    return respondents - 1 >= min_group
+
+
 @dataclass(frozen=True)
 class Summary:
-    min_group: int
+    min_group: int  # a shown mean rests on more respondents than this
     everyone: Group
     citizens: Group
     officials: Group
     pillars: tuple[Line, ...]
     overall: Line
+
+    @property
+    def smallest_shown(self) -> int:
+        """The fewest respondents a shown mean rests on: smaller groups are "fewer than" it."""
+        return self.min_group + 1
 
     @property
     def lowest_for_citizens(self) -> Line | None:
@@ -111,7 +127,7 @@ def summarise(questionnaire: Questionnaire, tallies: Iterable[Tally], min_group:
         scored, total = figure((role.value,), pillar_id)
         if scored == 0:
             return Figure(0, None)
-        if scored < min_group:
+        if not shown(scored, min_group):
             return Figure(scored, None, withheld=True)
         return Figure(scored, total / scored)
 
@@ -122,7 +138,7 @@ def summarise(questionnaire: Questionnaire, tallies: Iterable[Tally], min_group:
         rest = scored - sum(f.respondents for f in (citizens, officials) if f.mean is not None)
         if scored == 0:
             everyone = Figure(0, None)
-        elif scored < min_group or 0 < rest < min_group:
+        elif not shown(scored, min_group) or (rest > 0 and not shown(rest, min_group)):
             everyone = Figure(scored, None, withheld=True)
         else:
             everyone = Figure(scored, total / scored)
@@ -132,7 +148,7 @@ def summarise(questionnaire: Questionnaire, tallies: Iterable[Tally], min_group:
         # Every row of a role counts all its finished respondents.
         finished = sum(max((t.respondents for (r, _), t in by_key.items() if r == role), default=0)
                        for role in roles)
-        return Group(finished, 0 < finished < min_group)
+        return Group(finished, finished > 0 and not shown(finished, min_group))
 
     return Summary(
         min_group=min_group,

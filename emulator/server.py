@@ -16,6 +16,7 @@ from .activity import Activity, Pulse
 from .chats import ChatState
 from .control import add_control_routes
 from .errors import NOT_FOUND, UNAUTHORIZED, ApiError, too_many_requests
+from .faults import Outage
 from .files import FileStore
 from .hold import RequestHold
 from .methods import BotApi
@@ -80,6 +81,7 @@ class BotApiEmulator:
         self._api = BotApi(bot_user, self._updates, self._files, self.stats)
         self._limiter = RateLimiter(rate_limit, time.monotonic) if rate_limit else None
         self._hold = RequestHold()
+        self._outage = Outage()
         self._users: dict[int, EmulatedUser] = {}
         self._runner: web.AppRunner | None = None
         self._api_root: str | None = None
@@ -222,6 +224,21 @@ class BotApiEmulator:
         """How many requests are parked by a hold right now."""
         return self._hold.waiting
 
+    def fail(self, *methods: str, status: int | None = 502) -> None:
+        """An outage: requests to these methods (none named: to every method) fail undone,
+        answered ``status`` (a 5xx) or, with None, their connection closed unanswered, until
+        heal()."""
+        self._outage.fail(methods, status)
+
+    def heal(self) -> None:
+        """End an outage."""
+        self._outage.heal()
+
+    @property
+    def failed_requests(self) -> int:
+        """How many requests an outage has failed."""
+        return self._outage.failed
+
     def commands(self, language_code: str | None = None, scope: str = "default") -> list[tuple[str, str]]:
         """The command menu the bot set for this scope type and language, as (command, description)."""
         stored = self._api.settings.commands.get(command_key({"type": scope}, language_code), [])
@@ -276,6 +293,11 @@ class BotApiEmulator:
         if handler is None:
             return self._reject(method, decoded, ApiError(404, NOT_FOUND))
         self.stats.requests_per_method[method] += 1
+        if self._outage.affects(name):
+            error = self._outage.strike(request)
+            if error is None:
+                return web.Response()  # never written: the connection is closed
+            return self._reject(method, decoded, error)
         if name == "getupdates":
             return await self._get_updates(request, method, decoded)
         if self._hold.holds(name):

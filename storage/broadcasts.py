@@ -2,26 +2,42 @@
 
 A broadcast is a draft while its moderator looks at the preview, then 'sending' once every
 subscriber of that moment has a pending delivery (one INSERT ... SELECT), and 'done' (or
-'cancelled', when a moderator stops it) after the final report. A delivery is 'sending' from just
-before its Bot API call until the outcome is written right after it: 'sent', 'blocked', 'failed',
-or 'pending' again for a later retry.
+'cancelled', when a moderator stops it or its consultation closes) after the final report. Only one
+broadcast of a consultation sends at a time. A delivery is 'sending' from just before its Bot API
+call until the outcome is written right after it: 'sent', 'blocked', 'failed', or 'pending' again
+for a later retry. Whether its subscriber still wants it is checked when it is taken: one who sent
+/stop since Send is 'skipped', one known to have blocked the bot since is 'blocked'.
 """
 
 from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
 
 from storage.clock import Clock, timestamp
 from storage.connection import Connection, missing_parent_raises
-from storage.errors import RecordNotFound
+from storage.errors import RecordNotFound, StorageError
 
 # Who a broadcast reaches: subscribed and not known to have blocked the bot.
 SUBSCRIBERS = "subscribed = 1 AND blocked_at IS NULL"
 _COLUMNS = (
     "id, consultation_id, created_by, locale, status, progress_chat_id, progress_message_id,"
-    " progress_text"
+    " progress_text, stop_reason"
 )
+
+
+class AlreadySending(StorageError):
+    """Another broadcast of the consultation is being sent: its subscribers would get it twice."""
+
+
+class Taken(StrEnum):
+    """What became of a pending delivery when the sender took it (see begin_attempt)."""
+
+    SEND = "sending"  # marked 'sending': make the Bot API call now
+    SKIPPED = "skipped"  # the subscriber sent /stop since Send: nothing is sent
+    BLOCKED = "blocked"  # the subscriber is known to have blocked the bot since: nothing is sent
 
 
 @dataclass(frozen=True)
@@ -36,6 +52,7 @@ class Broadcast:
     progress_chat_id: int | None
     progress_message_id: int | None
     progress_text: str | None  # what that message was last set to show
+    stop_reason: str | None = None  # why it was cancelled while sending: 'moderator' or 'closed'
 
 
 @dataclass(frozen=True)
@@ -57,6 +74,7 @@ class DeliveryCounts:
     sent: int = 0
     failed: int = 0
     blocked: int = 0
+    skipped: int = 0  # unsubscribed after Send, before their turn
 
     @property
     def left(self) -> int:
@@ -65,7 +83,18 @@ class DeliveryCounts:
 
     @property
     def total(self) -> int:
-        return self.left + self.sent + self.failed + self.blocked
+        return self.left + self.sent + self.failed + self.blocked + self.skipped
+
+
+@dataclass(frozen=True)
+class Announcement:
+    """The latest broadcast of a consultation that was sent (or is being sent)."""
+
+    broadcast_id: int
+    started_at: datetime
+    status: str  # sending, done or cancelled
+    sent: int  # deliveries sent so far
+    total: int  # deliveries queued
 
 
 class BroadcastRepository:
@@ -107,16 +136,44 @@ class BroadcastRepository:
             f"SELECT {_COLUMNS} FROM broadcasts WHERE id = ?", (broadcast_id,))
         return _broadcast(rows[0]) if rows else None
 
+    async def last_announcement(self, consultation_id: int) -> Announcement | None:
+        """The consultation's latest broadcast past its draft, whatever became of it, if any."""
+        rows = await self._connection.fetch(
+            "SELECT b.id, b.started_at, b.status,"
+            " (SELECT count(*) FROM deliveries WHERE broadcast_id = b.id AND status = 'sent'),"
+            " (SELECT count(*) FROM deliveries WHERE broadcast_id = b.id)"
+            " FROM broadcasts AS b WHERE b.consultation_id = ? AND b.started_at IS NOT NULL"
+            " ORDER BY b.started_at DESC, b.id DESC LIMIT 1",
+            (consultation_id,),
+        )
+        if not rows:
+            return None
+        row = rows[0]
+        return Announcement(row[0], datetime.fromisoformat(row[1]), row[2], int(row[3]),
+                            int(row[4]))
+
     async def start(self, broadcast_id: int) -> int | None:
-        """Send a draft: queue a delivery to each current subscriber; how many (None: no draft)."""
+        """Send a draft: queue a delivery to each current subscriber; how many (None: no draft).
+
+        Raises AlreadySending, leaving the draft as it was, while another broadcast of the same
+        consultation is being sent.
+        """
         async with self._connection.transaction():
-            started = await self._connection.write(
-                "UPDATE broadcasts SET status = 'sending', started_at = ?"
-                " WHERE id = ? AND status = 'draft' RETURNING id",
+            rows = await self._connection.fetch(
+                "SELECT d.consultation_id, EXISTS (SELECT 1 FROM broadcasts AS o"
+                " WHERE o.consultation_id = d.consultation_id AND o.status = 'sending')"
+                " FROM broadcasts AS d WHERE d.id = ? AND d.status = 'draft'",
+                (broadcast_id,),
+            )
+            if not rows:
+                return None
+            if rows[0][1]:
+                raise AlreadySending(f"consultation {rows[0][0]} is being announced already")
+            # Checked in this transaction above; the unique index broadcasts_one_sending as well.
+            await self._connection.write(
+                "UPDATE broadcasts SET status = 'sending', started_at = ? WHERE id = ?",
                 (timestamp(self._clock), broadcast_id),
             )
-            if not started:
-                return None
             await self._connection.write(
                 "INSERT INTO deliveries (broadcast_id, user_id)"
                 f" SELECT ?, user_id FROM respondents WHERE {SUBSCRIBERS}",
@@ -140,8 +197,8 @@ class BroadcastRepository:
         It stays unfinished until the sender has reported what was sent.
         """
         return bool(await self._connection.write(
-            "UPDATE broadcasts SET status = 'cancelled' WHERE id = ? AND status = 'sending'"
-            " RETURNING id",
+            "UPDATE broadcasts SET status = 'cancelled', stop_reason = 'moderator'"
+            " WHERE id = ? AND status = 'sending' RETURNING id",
             (broadcast_id,),
         ))
 
@@ -175,7 +232,11 @@ class BroadcastRepository:
         return len(rows)
 
     async def pending(self, broadcast_id: int, after: int, limit: int) -> list[Recipient]:
-        """The next pending recipients with a user id above ``after``, while the broadcast sends."""
+        """The next pending recipients with a user id above ``after``, while the broadcast sends.
+
+        Whether each still wants it is checked as it is taken (begin_attempt), not here: a batch
+        may wait minutes for its turn.
+        """
         rows = await self._connection.fetch(
             "SELECT d.user_id, r.chat_id, r.locale, d.attempts FROM deliveries AS d"
             " JOIN respondents AS r ON r.user_id = d.user_id"
@@ -186,18 +247,36 @@ class BroadcastRepository:
         )
         return [Recipient(row[0], row[1], row[2], row[3]) for row in rows]
 
-    async def begin_attempt(self, broadcast_id: int, user_id: int) -> bool:
-        """Mark a pending delivery 'sending', just before its Bot API call.
+    async def begin_attempt(self, broadcast_id: int, user_id: int) -> Taken | None:
+        """Take a pending delivery, just before its Bot API call: Taken.SEND marks it 'sending'.
 
-        False (send nothing) when it is not pending any more or the broadcast was stopped.
+        The subscriber is checked at this moment, not when the queue was built (a broadcast to
+        many takes most of an hour): one who sent /stop since is marked 'skipped', one known to
+        have blocked the bot since 'blocked', and nothing is sent to them. None (send nothing)
+        when the delivery is not pending any more or the broadcast is not sending; a broadcast
+        whose consultation is no longer open is stopped here, its remaining deliveries unsent.
         """
-        return bool(await self._connection.write(
-            "UPDATE deliveries SET status = 'sending'"
+        rows = await self._connection.write(
+            "UPDATE deliveries SET status = (SELECT CASE"
+            " WHEN r.blocked_at IS NOT NULL THEN 'blocked'"
+            " WHEN r.subscribed = 0 THEN 'skipped' ELSE 'sending' END"
+            " FROM respondents AS r WHERE r.user_id = deliveries.user_id)"
             " WHERE broadcast_id = ?1 AND user_id = ?2 AND status = 'pending'"
-            " AND EXISTS (SELECT 1 FROM broadcasts WHERE id = ?1 AND status = 'sending')"
-            " RETURNING user_id",
+            " AND EXISTS (SELECT 1 FROM broadcasts AS b JOIN consultations AS c"
+            " ON c.id = b.consultation_id WHERE b.id = ?1 AND b.status = 'sending'"
+            " AND c.status = 'open')"
+            " RETURNING status",
             (broadcast_id, user_id),
-        ))
+        )
+        if rows:
+            return Taken(rows[0][0])
+        await self._connection.write(
+            "UPDATE broadcasts SET status = 'cancelled', stop_reason = 'closed'"
+            " WHERE id = ? AND status = 'sending' AND NOT EXISTS (SELECT 1 FROM consultations"
+            " WHERE id = broadcasts.consultation_id AND status = 'open')",
+            (broadcast_id,),
+        )
+        return None
 
     async def mark_sent(self, broadcast_id: int, user_id: int, message_id: int) -> None:
         """Telegram accepted the message."""
@@ -247,4 +326,4 @@ class BroadcastRepository:
 def _broadcast(row: sqlite3.Row) -> Broadcast:
     return Broadcast(row["id"], row["consultation_id"], row["created_by"], row["locale"],
                      row["status"], row["progress_chat_id"], row["progress_message_id"],
-                     row["progress_text"])
+                     row["progress_text"], row["stop_reason"])

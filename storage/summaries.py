@@ -53,6 +53,23 @@ class Subscriber:
     locale: str | None
 
 
+@dataclass(frozen=True)
+class DueDigest:
+    """A digest not yet sent to everyone: a consultation's final summary, or a weekly one."""
+
+    id: int
+    consultation_id: int
+    kind: str  # "final" or "weekly"
+
+
+@dataclass(frozen=True)
+class OwedDigest:
+    """A subscriber a due digest is still to be sent to, and how often it failed for them."""
+
+    subscriber: Subscriber
+    attempts: int
+
+
 class SummaryRepository:
     """Running totals per consultation, role and pillar, and the comments behind them."""
 
@@ -210,8 +227,9 @@ class DigestRepository:
     async def claim_weekly(self, consultation_id: int, every: timedelta) -> bool:
         """Whether a weekly digest of the consultation is due now; claiming it starts a new week.
 
-        The first call starts the consultation's first week and claims nothing. The claim is
-        stored before anything is sent, so a restart never sends the same week's digest twice.
+        The first call starts the consultation's first week and claims nothing. A claimed week's
+        digest is recorded as due in the same transaction (see ``due``), so a restart neither
+        sends the same week's digest twice nor loses it.
         """
         now = self._clock()
         async with self._connection.transaction():
@@ -225,7 +243,75 @@ class DigestRepository:
                 " RETURNING consultation_id",
                 (timestamp(lambda: now), consultation_id, timestamp(lambda: now - every)),
             )
+            if claimed:
+                await self._connection.write(
+                    "INSERT INTO digests (consultation_id, kind) VALUES (?, 'weekly')",
+                    (consultation_id,),
+                )
         return bool(claimed)
+
+    async def due(self) -> list[DueDigest]:
+        """Digests not yet sent to everyone, oldest first.
+
+        A final digest becomes due in the transaction that closes its consultation (a trigger of
+        migration 0003), a weekly one when its week is claimed.
+        """
+        rows = await self._connection.fetch(
+            "SELECT id, consultation_id, kind FROM digests INDEXED BY digests_due"
+            " WHERE done_at IS NULL ORDER BY id"
+        )
+        return [DueDigest(r["id"], r["consultation_id"], r["kind"]) for r in rows]
+
+    async def owed(self, digest_id: int) -> list[OwedDigest]:
+        """Subscribers (who have not blocked the bot) who neither had the digest nor were given
+        up on, with how often sending it to them failed."""
+        rows = await self._connection.fetch(
+            "SELECT r.user_id, r.chat_id, r.locale, coalesce(g.attempts, 0) AS attempts"
+            " FROM digest_subscriptions AS d JOIN respondents AS r ON r.user_id = d.user_id"
+            " LEFT JOIN digest_recipients AS g ON g.digest_id = ? AND g.user_id = d.user_id"
+            " WHERE r.blocked_at IS NULL AND (g.status IS NULL OR g.status = 'retry')"
+            " ORDER BY r.user_id",
+            (digest_id,),
+        )
+        return [OwedDigest(Subscriber(r["user_id"], r["chat_id"], r["locale"]), r["attempts"])
+                for r in rows]
+
+    async def record_sent(self, digest_id: int, user_id: int) -> None:
+        """The subscriber has the digest: it is not sent to them again."""
+        await self._record(digest_id, user_id, "sent", None, 0)
+
+    async def record_failure(self, digest_id: int, user_id: int, error: str, *,
+                             give_up: bool) -> None:
+        """Sending failed: tried again by a later sweep, unless ``give_up``."""
+        await self._record(digest_id, user_id, "failed" if give_up else "retry", error, 1)
+
+    async def _record(self, digest_id: int, user_id: int, status: str, error: str | None,
+                      failed: int) -> None:
+        await self._connection.write(
+            "INSERT INTO digest_recipients"
+            " (digest_id, user_id, status, attempts, last_error, updated_at)"
+            " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (digest_id, user_id) DO UPDATE"
+            " SET status = excluded.status, attempts = attempts + excluded.attempts,"
+            " last_error = coalesce(excluded.last_error, last_error),"
+            " updated_at = excluded.updated_at",
+            (digest_id, user_id, status, failed, error, timestamp(self._clock)),
+        )
+
+    async def finish(self, digest_id: int) -> None:
+        """Every subscriber had the digest or was given up on (or there was nothing to send)."""
+        await self._connection.write(
+            "UPDATE digests SET done_at = ? WHERE id = ? AND done_at IS NULL",
+            (timestamp(self._clock), digest_id),
+        )
+
+    async def sent_to(self, digest_id: int) -> list[int]:
+        """Users who had the digest (for reports and tests)."""
+        rows = await self._connection.fetch(
+            "SELECT user_id FROM digest_recipients WHERE digest_id = ? AND status = 'sent'"
+            " ORDER BY user_id",
+            (digest_id,),
+        )
+        return [row["user_id"] for row in rows]
 
 
 class SecretRepository:

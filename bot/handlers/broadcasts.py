@@ -10,6 +10,7 @@ from bot.handlers.replies import answer
 from bot.handlers.access import permitted_command, permitted_tap
 from bot.turns import Turn
 from conversations.roles import Permission
+from storage.broadcasts import AlreadySending
 
 
 async def broadcast(update: Update, context: BarazaContext) -> None:
@@ -68,7 +69,8 @@ async def _preview(context: BarazaContext, turn: Turn, query: CallbackQuery,
     # The draft comes first, because the preview's buttons name it. The preview's message then
     # shows the progress, in the moderator's language.
     draft = await services.db.broadcasts.create(consultation.id, turn.respondent.user_id, t.locale)
-    screen = announcements.preview(t, services.catalogs, consultation, audience, draft.id)
+    last = await services.db.broadcasts.last_announcement(consultation.id)
+    screen = announcements.preview(t, services.catalogs, consultation, audience, draft.id, last)
     shown = await _show(context, turn, query, screen)
     await services.db.broadcasts.show_progress_in(draft.id, shown.chat_id, shown.message_id,
                                                   screen.text)
@@ -85,7 +87,13 @@ async def _send(context: BarazaContext, turn: Turn, query: CallbackQuery, broadc
     if draft.status == "draft" and (consultation is None or consultation.status != "open"):
         await answer(context, query, announcements.not_open(t), show_alert=True)
         return
-    if await services.db.broadcasts.start(broadcast_id) is None:
+    try:
+        started = await services.db.broadcasts.start(broadcast_id)
+    except AlreadySending:
+        # Two moderators, or /broadcast twice: one broadcast at a time, or everyone gets it twice.
+        await answer(context, query, announcements.already_sending(t), show_alert=True)
+        return
+    if started is None:
         await answer(context, query, announcements.not_a_draft(t))
         return
     await answer(context, query, announcements.starting(t))

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 
 from telegram import Bot, Update
+from telegram.error import Forbidden, TelegramError
 
 from bot import callbacks, exports, screens
 from bot.context import BarazaContext, Services
@@ -20,6 +22,7 @@ from bot.summary_screens import (
     digest_toggled,
     export_caption,
     export_too_large,
+    not_answered,
     nothing_answered,
     summary_screen,
 )
@@ -27,6 +30,8 @@ from bot.turns import Turn
 from conversations.roles import Permission, Role
 from conversations.summaries import Summary
 from storage import Consultation
+
+_logger = logging.getLogger(__name__)
 
 MAX_COMMENTS = 100  # the newest; /export has them all
 MAX_COMMENT_MESSAGES = 5
@@ -44,8 +49,14 @@ def summaries_of(services: Services) -> SummaryService:
 
 async def send_summary(bot: Bot, services: Services, chat_id: int, t: Translator,
                        consultation: Consultation, role: Role, *, summary: Summary | None = None,
-                       heading: str | None = None, chart: bytes | None = None) -> None:
-    """The summary as text, then its chart (skipped while nobody has finished)."""
+                       heading: str | None = None, chart: bytes | None = None,
+                       draw: bool = True) -> None:
+    """The summary as text, then its chart (skipped while nobody has finished).
+
+    ``chart`` is one already drawn; without it the chart is drawn here, unless ``draw`` is False
+    (it could not be drawn). The text is what matters: a chart that cannot be drawn or sent is
+    logged and left out (a blocked bot, ``Forbidden``, is still raised).
+    """
     questionnaire = services.questionnaire
     summary = summary or await summaries_of(services).summary(consultation)
     screen = summary_screen(t, questionnaire, consultation, summary, role)
@@ -53,17 +64,33 @@ async def send_summary(bot: Bot, services: Services, chat_id: int, t: Translator
     await bot.send_message(chat_id, text, reply_markup=screen.keyboard)
     if summary.everyone.finished == 0:
         return
-    if chart is None:
+    if chart is None and draw:
         chart = await render_chart(services, t, consultation, summary)
-    await bot.send_photo(chat_id, photo=chart, caption=chart_caption(t, consultation))
+    if chart is None:
+        return
+    try:
+        await bot.send_photo(chat_id, photo=chart, caption=chart_caption(t, consultation))
+    except Forbidden:
+        raise
+    except TelegramError:
+        _logger.warning("Could not send the chart of consultation %s to chat %s; the text was sent",
+                        consultation.id, chat_id, exc_info=True)
 
 
 async def render_chart(services: Services, t: Translator, consultation: Consultation,
-                       summary: Summary) -> bytes:
-    """The chart's PNG, drawn in a worker thread so other users are not kept waiting."""
+                       summary: Summary) -> bytes | None:
+    """The chart's PNG, drawn in a worker thread so other users are not kept waiting.
+
+    None when it cannot be drawn, whatever the reason (logged): the summary goes without it.
+    """
     english = services.catalogs.translator(SOURCE_LOCALE)
-    return await asyncio.to_thread(chart_png, t, english, services.questionnaire, consultation,
-                                   summary)
+    try:
+        return await asyncio.to_thread(chart_png, t, english, services.questionnaire,
+                                       consultation, summary)
+    except Exception:
+        _logger.exception("Could not draw the chart of consultation %s in %r",
+                          consultation.id, t.locale)
+        return None
 
 
 async def summary_command(update: Update, context: BarazaContext) -> None:
@@ -73,7 +100,7 @@ async def summary_command(update: Update, context: BarazaContext) -> None:
         return
     role = await permitted(context, turn, Permission.READ_SUMMARY)
     if role is not None:
-        await _one_or_choose(context, turn, callbacks.Summarise, role)
+        await _one_or_choose(context, turn, callbacks.Summarise, role, _number(context))
 
 
 async def export_command(update: Update, context: BarazaContext) -> None:
@@ -83,7 +110,7 @@ async def export_command(update: Update, context: BarazaContext) -> None:
         return
     role = await permitted(context, turn, Permission.EXPORT)
     if role is not None:
-        await _one_or_choose(context, turn, callbacks.Export, role)
+        await _one_or_choose(context, turn, callbacks.Export, role, _number(context))
 
 
 async def digest_command(update: Update, context: BarazaContext) -> None:
@@ -113,13 +140,29 @@ async def button(update: Update, context: BarazaContext, action: SummaryButton) 
     await _act(context, turn, action, consultation, role)
 
 
+def _number(context: BarazaContext) -> int | None:
+    """The consultation number after the command (/summary 7), if one was given."""
+    args = context.args or []
+    digits = args[0].lstrip("#") if len(args) == 1 else ""
+    if digits.isascii() and digits.isdigit() and len(digits) <= 9:
+        return int(digits)
+    return None
+
+
 async def _one_or_choose(context: BarazaContext, turn: Turn,
                          action: type[callbacks.Summarise] | type[callbacks.Export],
-                         role: Role) -> None:
-    """Act on the only consultation with answers, or offer each of them."""
+                         role: Role, number: int | None = None) -> None:
+    """Act on the consultation named by its number, or the only one with answers, or offer the
+    newest of them."""
     chat_id, t = turn.respondent.chat_id, turn.t
     answered = await summaries_of(context.services).answered()
-    if not answered:
+    if number is not None:
+        named = [c for c in answered if c.id == number]
+        if named:
+            await _act(context, turn, action(number), named[0], role)
+        else:
+            await context.bot.send_message(chat_id, not_answered(t, number))
+    elif not answered:
         await context.bot.send_message(chat_id, t.directed(nothing_answered(t)))
     elif len(answered) == 1:
         await _act(context, turn, action(answered[0].id), answered[0], role)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -16,17 +17,20 @@ from pathlib import Path
 import pytest
 
 from bot.application import build_application, running
+from bot.broadcasting import DeliveryPolicy
 from bot.config import Settings
 from bot.i18n import Catalogs
 from conversations.model import Questionnaire
 from emulator import BotApiEmulator, EmulatedUser, RateLimit, RejectedRequest
 from storage import ConsultationText, Database, DeliveryCounts
+from tests.storage.on_disk import query_file
 
 from .conftest import TOKEN, TrackingUpdateProcessor
 from .test_restart import BotProcess
 from .walk import shown_question
 
 MODERATOR = 1
+OTHER_MODERATOR = 2
 CITIZEN = 7
 TELEGRAMS_LIMIT = 30  # messages a second
 TEXTS = {
@@ -352,3 +356,200 @@ async def test_paid_broadcasts_ask_telegram_for_the_paid_rate(
     assert len(sends) == 6 and all(c.params.get("allow_paid_broadcast") is True for c in sends)
     others = [c for c in emulator.calls if c.method == "sendMessage" and c.chat_id == MODERATOR]
     assert not any("allow_paid_broadcast" in c.params for c in others), "only broadcasts pay"
+
+
+async def change(database: Path, write: Callable[[Database], Awaitable[object]]) -> None:
+    """Write to the bot's database beside the running bot, as another of its tasks would."""
+    db = await Database.open(database)
+    try:
+        await write(db)
+    finally:
+        await db.close()
+
+
+async def test_subscribers_who_stop_while_it_is_sent_get_nothing_and_are_counted(
+        emulator: BotApiEmulator, settings: Settings, metep: Questionnaire,
+        catalogs: Catalogs) -> None:
+    # At 30 a second, 100,000 subscribers take most of an hour: a /stop in that time is heeded.
+    people = subscribers(150)
+    await prepare(settings.database, metep, people)
+    users = {user_id: emulator.user(user_id, language_code=locale)
+             for user_id, locale in people.items()}
+    moderator = emulator.user(MODERATOR, language_code="en")
+    stopping = list(range(1140, 1150))  # their turn comes last
+    blocking = 1135  # found out by another send (a digest's 403) while this broadcast runs
+
+    def delivered() -> int:
+        return sum(1 for user in users.values() for m in user.messages if "📣" in m.text)
+
+    async def all_stopped() -> bool:
+        db = await Database.open(settings.database)
+        try:
+            respondents = [await db.respondents.get(user_id) for user_id in stopping]
+        finally:
+            await db.close()
+        return not any(r is not None and r.subscribed for r in respondents)
+
+    async with bot_running(emulator, settings, metep, catalogs):
+        await start_broadcast(moderator, expected_recipients=150)
+        await emulator.wait_until(lambda: delivered() >= 30, 10, lambda: f"{delivered()} delivered")
+        for user_id in stopping:
+            await users[user_id].send("/stop", settle=False)
+        await eventually(all_stopped)
+        await change(settings.database, lambda db: db.respondents.mark_blocked(blocking))
+        assert delivered() < 130, "too late: their turn may have come already"
+        report = await finished_report(moderator)
+
+    for user_id in stopping:
+        t = catalogs.translator(people[user_id])
+        assert [m.text for m in users[user_id].messages] == [t.directed(t._(
+            "You will no longer receive announcements. Send /start to receive them again."))], \
+            "written to after /stop"
+    sends = [c for c in emulator.calls if c.method == "sendMessage" and c.chat_id == blocking]
+    assert sends == [], "a subscriber known to have blocked the bot was written to"
+    assert delivered() == 150 - len(stopping) - 1
+    assert await delivery_counts(settings.database) == DeliveryCounts(
+        sent=139, blocked=1, skipped=len(stopping))
+    assert "Sent: 139" in report and "Blocked the bot: 1" in report and "Failed: 0" in report
+    assert "Skipped (unsubscribed since): 10" in report
+    progress = next(m for m in moderator.messages if "Broadcast:" in m.text)
+    assert "Skipped (unsubscribed since): 10" in progress.text and "Finished." in progress.text
+    assert refusals_other_than(emulator, {429}) == []
+
+
+async def test_a_broadcast_stops_when_its_consultation_closes(
+        emulator: BotApiEmulator, settings: Settings, metep: Questionnaire,
+        catalogs: Catalogs) -> None:
+    # The rest would get "Answer now" for a consultation that no longer takes answers.
+    people = subscribers(300)
+    consultation = await prepare(settings.database, metep, people)
+    users = [emulator.user(user_id, language_code=locale) for user_id, locale in people.items()]
+    moderator = emulator.user(MODERATOR, language_code="en")
+
+    def delivered() -> int:
+        return sum(len(user.messages) for user in users)
+
+    async with bot_running(emulator, settings, metep, catalogs):
+        await start_broadcast(moderator, expected_recipients=300)
+        await emulator.wait_until(lambda: delivered() >= 60, 10, lambda: f"{delivered()} delivered")
+        # As the scheduler does at closes_at, or a moderator from /consultations.
+        await change(settings.database,
+                     lambda db: db.consultations.set_status(consultation, "closed"))
+        closed_at = delivered()
+        report = await moderator.wait_for(lambda m: "Broadcast stopped" in m.text, timeout=10)
+        stopped_at = delivered()
+        await asyncio.sleep(1)  # nothing more goes out after the report
+
+    counts = await delivery_counts(settings.database)
+    assert delivered() == stopped_at == counts.sent < 300
+    assert counts.sent <= closed_at + DeliveryPolicy().concurrency, "only those in flight went on"
+    assert counts == DeliveryCounts(pending=300 - counts.sent, sent=counts.sent)
+    closed = "The consultation was closed, so the rest will not be sent."
+    assert f"Not sent: {300 - counts.sent}" in report.text and closed in report.text
+    progress = next(m for m in moderator.messages if "Broadcast:" in m.text)
+    assert "Stopped." in progress.text and closed in progress.text and not progress.buttons
+    assert all(len(user.messages) <= 1 for user in users)
+    assert refusals_other_than(emulator, {429}) == []
+
+
+@pytest.fixture
+def quick_policy(monkeypatch: pytest.MonkeyPatch) -> DeliveryPolicy:
+    """Retries and pauses a test can wait out: five attempts are spent within a second here, as
+    they are within 15 s of an outage with the shipped policy."""
+    policy = DeliveryPolicy(first_backoff=0.05, first_pause=0.1, longest_pause=0.4)
+    monkeypatch.setattr(DeliveryPolicy, "for_rate", classmethod(lambda cls, paid: policy))
+    return policy
+
+
+@pytest.mark.parametrize("status", [502, None], ids=["bad-gateway", "no-answer"])
+async def test_an_outage_pauses_the_broadcast_and_spends_nobodys_attempts(
+        emulator: BotApiEmulator, settings: Settings, metep: Questionnaire,
+        catalogs: Catalogs, quick_policy: DeliveryPolicy, status: int | None,
+        caplog: pytest.LogCaptureFixture) -> None:
+    people = subscribers(150)
+    await prepare(settings.database, metep, people)
+    users = [emulator.user(user_id, language_code=locale) for user_id, locale in people.items()]
+    moderator = emulator.user(MODERATOR, language_code="en")
+    outage = 2.0  # seconds: every delivery's five attempts would be spent twice over
+    caplog.set_level(logging.INFO, "bot.broadcasting")
+
+    def delivered() -> int:
+        return sum(len(user.messages) for user in users)
+
+    async with bot_running(emulator, settings, metep, catalogs):
+        await start_broadcast(moderator, expected_recipients=150)
+        await emulator.wait_until(lambda: delivered() >= 30, 10, lambda: f"{delivered()} delivered")
+        sends = emulator.stats.requests_per_method["sendMessage"]
+        emulator.fail(status=status)  # every method: Telegram's front end says 502, or nothing
+        await asyncio.sleep(outage)
+        emulator.heal()
+        failed = emulator.stats.requests_per_method["sendMessage"] - sends
+        report = await finished_report(moderator, timeout=30)
+
+    assert all(len(user.messages) == 1 for user in users), "someone got it twice, or not at all"
+    assert "Sent: 150" in report and "Failed: 0" in report
+    # No attempt counted but the one whose failure opened the breaker, and perhaps a probe that
+    # failed just as the outage ended, getMe being answered (see bot/broadcasting.py).
+    counted = query_file(settings.database, "SELECT attempts FROM deliveries WHERE attempts > 0")
+    assert counted in ([(1,)], [(1,), (1,)])
+    # Paused, not hammering: the sends in flight when it began, then one probe per pause
+    # (0.1, 0.2, 0.4, 0.4... s), not an attempt of every waiting delivery as the limiter allows.
+    probes, waited, pause = 0, 0.0, quick_policy.first_pause
+    while waited < outage:
+        probes, waited, pause = probes + 1, waited + pause, min(2 * pause, quick_policy.longest_pause)
+    assert 0 < failed <= quick_policy.concurrency + probes
+    assert any("Telegram out of reach" in r.getMessage() for r in caplog.records)
+    assert any("Telegram answers again" in r.getMessage() for r in caplog.records)
+    assert refusals_other_than(emulator, {429, 502}) == []
+    print(f"\n{failed} sends failed in a {outage:g} s outage ({status or 'no answer'}), "
+          f"{probes} probes fit in it")
+
+
+async def test_a_consultation_being_announced_cannot_be_sent_again(
+        emulator: BotApiEmulator, settings: Settings, metep: Questionnaire,
+        catalogs: Catalogs) -> None:
+    # Two moderators (or one, twice) would otherwise send every subscriber the same announcement.
+    people = subscribers(300)
+    await prepare(settings.database, metep, people)
+    users = [emulator.user(user_id, language_code=locale) for user_id, locale in people.items()]
+    moderator = emulator.user(MODERATOR, language_code="en")
+    other = emulator.user(OTHER_MODERATOR, language_code="en")
+    two = replace(settings, moderators=frozenset({MODERATOR, OTHER_MODERATOR}))
+    refused = ("Another broadcast of this consultation is being sent right now; wait until it "
+               "ends, so that nobody gets it twice.")
+
+    async with bot_running(emulator, two, metep, catalogs):
+        await start_broadcast(moderator, expected_recipients=300)
+        await other.send("/broadcast", timeout=30)
+        await other.click(TEXTS["en"].title)
+        assert "This consultation is being announced right now (since " in other.last_message.text
+        await moderator.send("/broadcast", timeout=30)  # the same moderator, again
+        await moderator.click(TEXTS["en"].title)
+
+        # The first broadcast is certainly still sending while both tap Send.
+        emulator.hold("sendMessage")
+        assert (await delivery_counts(settings.database)).left > 0
+        for tapping in (other, moderator):
+            await tapping.click("Send")
+            answer = tapping.callback_answers[-1]
+            assert (answer.text, answer.show_alert) == (refused, True)
+        emulator.release()
+
+        report = await finished_report(moderator)
+        for tapping in (other, moderator):
+            await tapping.click("Cancel")  # the refused drafts are still drafts
+
+        # Afterwards the preview says when it went out, and to how many.
+        await other.send("/broadcast")
+        await other.click(TEXTS["en"].title)
+        preview = other.last_message.text
+        assert "Last announced " in preview and ": sent to 300 of 300 subscribers." in preview
+        assert "being announced right now" not in preview
+        await other.click("Cancel")
+
+    assert "Sent: 300" in report
+    assert all(len(user.messages) == 1 for user in users), "someone got it twice"
+    assert await delivery_counts(settings.database, 1) == DeliveryCounts(sent=300)
+    for draft in (2, 3, 4):
+        assert await delivery_counts(settings.database, draft) == DeliveryCounts()
+    assert refusals_other_than(emulator, {429}) == []

@@ -6,17 +6,25 @@ import asyncio
 import csv
 import io
 import re
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from bot import charts, digests
+from bot.application import build_application, running
 from bot.config import Settings
 from bot.i18n import Catalogs
-from conversations.model import Question, Questionnaire
+from conversations.model import Answer, Question, Questionnaire
 from emulator import BotApiEmulator
 from emulator.user import EmulatedUser
+from storage import ConsultationText, Database
+from storage.clock import utc_now
 
 from .conftest import TOKEN
+from .test_restart import BotProcess
 from .walk import answer_all, lowest
 
 MODERATOR = 1
@@ -25,7 +33,7 @@ PNG = b"\x89PNG\r\n\x1a\n"
 
 @pytest.fixture
 def settings(emulator: BotApiEmulator, tmp_path: Path) -> Settings:
-    """Groups of two are enough to be shown, so a handful of people make a summary."""
+    """The smallest minimum allowed: groups of three are shown, so a handful make a summary."""
     return Settings(token=TOKEN, api_url=emulator.api_root, database=tmp_path / "baraza.db",
                     moderators=frozenset({MODERATOR}), messages_per_second=1000, min_group=2)
 
@@ -81,16 +89,16 @@ async def citizens(bot: BotApiEmulator, metep: Questionnaire, catalogs: Catalogs
 
 async def test_an_official_sees_citizens_and_officials_side_by_side_and_a_chart(
         bot: BotApiEmulator, metep: Questionnaire, catalogs: Catalogs) -> None:
-    await citizens(bot, metep, catalogs, 7_100_001, 7_100_002)
-    official, _ = await officials(bot, metep, catalogs, 7_200_001, 7_200_002)
+    await citizens(bot, metep, catalogs, 7_100_001, 7_100_002, 7_100_003)
+    official, _, _ = await officials(bot, metep, catalogs, 7_200_001, 7_200_002, 7_200_003)
 
     await official.send("/summary")
 
     text = official.messages[-2].text
-    assert "Finished: 4 · citizens: 2 · officials: 2" in text
-    assert "Enabling framework\nEveryone: 50 (high) · 4 respondents\n" \
+    assert "Finished: 6 · citizens: 3 · officials: 3" in text
+    assert "Enabling framework\nEveryone: 50 (high) · 6 respondents\n" \
            "Citizens: 0 · Officials: 100 · gap: +100" in text
-    assert "Overall index\nEveryone: 50 (high) · 4 respondents\n" \
+    assert "Overall index\nEveryone: 50 (high) · 6 respondents\n" \
            "Citizens: 0 · Officials: 100 · gap: +100" in text
     assert "Citizens rate lowest: Enabling framework (0)." in text
     chart = official.last_message
@@ -98,20 +106,24 @@ async def test_an_official_sees_citizens_and_officials_side_by_side_and_a_chart(
     assert "citizens (blue) and officials (orange)" in (chart.caption or "")
 
 
-async def test_a_group_smaller_than_the_minimum_is_not_broken_out(
+async def test_a_group_of_no_more_than_the_minimum_is_not_broken_out(
         bot: BotApiEmulator, metep: Questionnaire, catalogs: Catalogs) -> None:
-    await citizens(bot, metep, catalogs, 7_100_001, 7_100_002)
-    (official,) = await officials(bot, metep, catalogs, 7_200_001)
+    # Two officials with a minimum of two: each knows their own scores, so the officials' mean
+    # would tell each of them the other's scores.
+    await citizens(bot, metep, catalogs, 7_100_001, 7_100_002, 7_100_003)
+    officials_ = await officials(bot, metep, catalogs, 7_200_001, 7_200_002)
 
-    await official.send("/summary")
+    for official in officials_:
+        await official.send("/summary")
 
-    text = official.messages[-2].text
-    assert "Finished: 3 · citizens: 2 · officials: fewer than 2 respondents" in text
-    assert "Citizens: 0 · Officials: fewer than 2 respondents\n" in text
-    pillars = text.split("\n\n", 1)[1]
-    assert "100" not in pillars  # the one official's scores cannot be read, nor worked out
-    assert "Everyone: not shown, since a smaller group could be worked out from it" in pillars
-    assert official.last_message.photo is not None
+        text = official.messages[-2].text
+        assert "Finished: 5 · citizens: 3 · officials: fewer than 3 respondents" in text
+        assert "Citizens: 0 · Officials: fewer than 3 respondents\n" in text
+        pillars = text.split("\n\n", 1)[1]
+        assert "100" not in pillars  # the officials' scores cannot be read, nor worked out
+        assert "Everyone: not shown, since a smaller group could be worked out from it" in pillars
+        assert "A group of fewer than 3 respondents is not shown" in pillars
+        assert official.last_message.photo is not None
 
 
 async def test_citizens_are_refused_summaries_and_exports_politely(
@@ -180,21 +192,25 @@ async def test_a_respondent_sees_where_they_stand_once_groups_are_big_enough(
         bot: BotApiEmulator, metep: Questionnaire, catalogs: Catalogs) -> None:
     (first,) = await citizens(bot, metep, catalogs, 7_100_001)
     assert "Where you stand" not in first.last_message.text  # one citizen: not shown
+    # Two citizens with a minimum of two: the second would read the first's scores off
+    # "citizens X" beside "you Y".
+    (second,) = await citizens(bot, metep, catalogs, 7_100_002)
+    assert "Where you stand" not in second.last_message.text
 
-    (second,) = await citizens(bot, metep, catalogs, 7_100_002, choose=best)
+    (third,) = await citizens(bot, metep, catalogs, 7_100_003, choose=best)
 
-    text = second.last_message.text
+    text = third.last_message.text
     assert "Where you stand (averages of everyone who finished, 0 to 100):" in text
-    assert "Enabling framework: you 100 · citizens 50" in text
+    assert "Enabling framework: you 100 · citizens 33" in text  # 33.3, cut down
     assert "officials" not in text.split("Where you stand")[1].split("\n\n")[0]
     await first.send("/start")  # coming back later shows the comparison too
-    assert "Enabling framework: you 0 · citizens 50" in first.last_message.text
+    assert "Enabling framework: you 0 · citizens 33" in first.last_message.text
 
 
 async def test_the_digest_is_sent_when_a_moderator_closes_the_consultation(
         bot: BotApiEmulator, metep: Questionnaire, catalogs: Catalogs) -> None:
-    await citizens(bot, metep, catalogs, 7_100_001, 7_100_002)
-    official, other = await officials(bot, metep, catalogs, 7_200_001, 7_200_002)
+    await citizens(bot, metep, catalogs, 7_100_001, 7_100_002, 7_100_003)
+    official, other, _ = await officials(bot, metep, catalogs, 7_200_001, 7_200_002, 7_200_003)
     await official.send("/digest")
     assert official.last_message.text.startswith("You will receive the summary when a "
                                                  "consultation closes")
@@ -230,8 +246,9 @@ async def test_an_official_chooses_among_consultations_with_answers(
 
     text = official.messages[-2].text
     assert text.startswith("Summary: Water services")
-    assert "Finished: 2 · citizens: 2 · officials: 0" in text
-    assert "Citizens: 100 · Officials: no scores" in text
+    assert ("Finished: fewer than 3 respondents · citizens: fewer than 3 respondents · "
+            "officials: 0") in text
+    assert "Citizens: fewer than 3 respondents · Officials: no scores" in text
     assert official.last_message.photo is not None
 
 
@@ -246,3 +263,181 @@ async def test_help_shows_officials_the_summary_commands(
     assert "/export" not in official.last_message.text
     await moderator.send("/help")
     assert "/export — Every answer of a consultation as a CSV file" in moderator.last_message.text
+
+
+async def test_summaries_and_digests_go_out_as_text_when_the_chart_cannot_be_drawn(
+        bot: BotApiEmulator, metep: Questionnaire, catalogs: Catalogs,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(*args: object, **kwargs: object) -> bytes:
+        raise ValueError("matplotlib could not draw it")
+
+    monkeypatch.setattr(charts, "render", broken)
+    await citizens(bot, metep, catalogs, 7_100_001)
+    subscribers = await officials(bot, metep, catalogs, 7_200_001, 7_200_002)
+    for official in subscribers:
+        await official.send("/digest")
+
+    await subscribers[0].send("/summary")
+    assert subscribers[0].last_message.text.startswith("Summary: ")  # the text, alone
+    assert all(m.photo is None for m in subscribers[0].messages)
+
+    moderator = bot.user(MODERATOR, language_code="en")
+    await moderator.send("/consultations")
+    await moderator.click("Close #1")
+    for official in subscribers:  # one chart failing stops the digest for nobody
+        digest = await official.wait_for(lambda m: "has closed" in m.text)
+        assert digest.text.startswith("Consultation #1 has closed. Here is its final summary.")
+        await official.settle()
+        assert all(m.photo is None for m in official.messages)
+
+
+async def test_older_consultations_are_reached_by_their_number(
+        bot: BotApiEmulator, metep: Questionnaire, catalogs: Catalogs) -> None:
+    await citizens(bot, metep, catalogs, 7_100_001)
+    (official,) = await officials(bot, metep, catalogs, 7_200_001)
+
+    await official.send("/summary 1")
+    assert official.messages[-2].text.startswith("Summary: E-participation self-assessment")
+    await official.send("/summary 9")
+    assert official.last_message.text == ("Consultation #9 does not exist or nobody has finished "
+                                          "it yet.")
+
+
+OFFICIAL = 7_200_001
+
+
+async def prepare_closing(database: Path, metep: Questionnaire, *,
+                          closes_at: datetime | None = None,
+                          clock: datetime | None = None) -> None:
+    """Before the bot starts: consultation #1 open, a citizen who finished it, and an official
+    who subscribed to digests."""
+    db = await Database.open(database, clock=(lambda: clock) if clock else utc_now)
+    try:
+        made = await db.consultations.create(
+            metep.id, metep.version, {"en": ConsultationText("Water services", "")},
+            created_by=MODERATOR, status="open")
+        await db.consultations.set_schedule(made.id, None, closes_at)
+        for user_id in (7_100_001, OFFICIAL):
+            await db.respondents.ensure(user_id, chat_id=user_id)
+            await db.respondents.set_locale(user_id, "en")
+            await db.respondents.record_consent(user_id)
+        await db.roles.grant(OFFICIAL, "official", "Ministry of Water", MODERATOR)
+        await db.digests.toggle(OFFICIAL)
+        session = await db.sessions.start(7_100_001, made.id, "citizen", cursor=None)
+        await db.sessions.save_answer(
+            session.id, Answer("framework.info_law", option_id="yes"), metep.version)
+        await db.sessions.finish(session.id)
+    finally:
+        await db.close()
+
+
+async def digest_state(database: Path) -> tuple[bool, list[int]]:
+    """The first digest as the database records it: whether it is still due, and who had it."""
+    db = await Database.open(database)
+    try:
+        return 1 in {d.id for d in await db.digests.due()}, await db.digests.sent_to(1)
+    finally:
+        await db.close()
+
+
+@asynccontextmanager
+async def bot_running(emulator: BotApiEmulator, settings: Settings, metep: Questionnaire,
+                      catalogs: Catalogs) -> AsyncIterator[None]:
+    application = build_application(settings, metep, catalogs,
+                                     update_processor=emulator.processor)  # type: ignore[attr-defined]
+    async with running(application, poll_timeout=1):
+        yield
+    assert emulator.errors == []
+
+
+async def test_a_consultation_closed_during_start_up_sends_its_final_digest_once_running(
+        emulator: BotApiEmulator, settings: Settings, metep: Questionnaire,
+        catalogs: Catalogs) -> None:
+    await prepare_closing(settings.database, metep,
+                          closes_at=datetime.now(UTC) - timedelta(hours=1))
+    official = emulator.user(OFFICIAL, language_code="en")
+
+    async with bot_running(emulator, settings, metep, catalogs):
+        digest = await official.wait_for(lambda m: "has closed" in m.text)
+        await official.wait_for(lambda m: m.photo is not None)
+
+    assert digest.text.startswith("Consultation #1 has closed. Here is its final summary.")
+    assert await digest_state(settings.database) == (False, [OFFICIAL])
+
+    async with bot_running(emulator, settings, metep, catalogs):  # a restart sends it no more
+        await official.settle()
+    assert sum("has closed" in m.text for m in official.messages) == 1
+
+
+async def test_a_weekly_digest_claimed_but_not_sent_before_a_crash_is_sent_after_it(
+        emulator: BotApiEmulator, settings: Settings, metep: Questionnaire,
+        catalogs: Catalogs) -> None:
+    now = datetime.now(UTC)
+    await prepare_closing(settings.database, metep, clock=now - timedelta(days=8))
+    for moment in (now - timedelta(days=8), now):  # the first week begins; a week later, claimed
+        db = await Database.open(settings.database, clock=lambda moment=moment: moment)
+        try:
+            await db.digests.claim_weekly(1, digests.WEEK)
+        finally:
+            await db.close()
+    # ... and the bot died before sending it.
+    official = emulator.user(OFFICIAL, language_code="en")
+
+    async with bot_running(emulator, settings, metep, catalogs):
+        digest = await official.wait_for(lambda m: "weekly digest" in m.text)
+        await official.wait_for(lambda m: m.photo is not None)
+
+    assert digest.text.startswith("Your weekly digest of consultation #1:")
+    assert await digest_state(settings.database) == (False, [OFFICIAL])
+
+
+async def polled(condition: Callable[[], bool], timeout: float = 30) -> None:
+    """Wait for what a bot in another process makes true."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not condition():
+        assert asyncio.get_running_loop().time() < deadline, "the condition never held"
+        await asyncio.sleep(0.05)
+
+
+@pytest.fixture
+async def outside_emulator() -> AsyncIterator[BotApiEmulator]:
+    """An emulator for a bot in another process: waits for quiet instead of asking the bot."""
+    emulator = BotApiEmulator(token=TOKEN)
+    await emulator.start()
+    yield emulator
+    await emulator.stop()
+
+
+async def test_the_final_digest_survives_a_crash_right_after_the_close(
+        outside_emulator: BotApiEmulator, tmp_path: Path, metep: Questionnaire) -> None:
+    emulator, database = outside_emulator, tmp_path / "baraza.db"
+    await prepare_closing(database, metep)
+    official = emulator.user(OFFICIAL, language_code="en")
+    moderator = emulator.user(MODERATOR, language_code="en")
+    bot = BotProcess(emulator, database)
+    bot.env["BARAZA_MODERATORS"] = str(MODERATOR)
+
+    await bot.start()
+    try:
+        await moderator.send("/consultations", timeout=30)
+        # The network stalls as the close is committed: the digest's first message hangs, and
+        # the bot is killed with the consultation closed and nothing sent.
+        emulator.hold("sendMessage")
+        await moderator.click("Close #1", settle=False)
+        await polled(lambda: emulator.held_requests > 0)
+        await bot.kill()
+        assert await digest_state(database) == (True, [])  # due, sent to nobody
+        await polled(lambda: emulator.held_requests == 0)  # dropped with their client
+        emulator.release()
+        assert official.messages == []
+
+        await bot.start()
+        digest = await official.wait_for(lambda m: "has closed" in m.text, timeout=30)
+        await official.wait_for(lambda m: m.photo is not None, timeout=30)
+    finally:
+        await bot.stop()
+
+    assert digest.text.startswith("Consultation #1 has closed. Here is its final summary.")
+    assert sum("has closed" in m.text for m in official.messages) == 1
+    assert await digest_state(database) == (False, [OFFICIAL])
+    assert emulator.errors == []

@@ -2,12 +2,26 @@
 
 from __future__ import annotations
 
+import shutil
+import sqlite3
+from pathlib import Path
+
 import pytest
 
 from storage import Broadcast, Database, DeliveryCounts, RecordNotFound, Recipient
-from tests.storage.conftest import METEP
+from storage.broadcasts import AlreadySending, Taken
+from storage.schema import MIGRATIONS_DIR
+from tests.storage.conftest import METEP, PILOT, TickingClock, with_consultations
+from tests.storage.on_disk import query_file
 
 MODERATOR = 1
+
+
+@pytest.fixture(autouse=True)
+async def open_consultations(db: Database) -> None:
+    """Only an open consultation is announced (a closed one stops its broadcast)."""
+    for consultation_id in (METEP, PILOT):
+        await db.consultations.set_status(consultation_id, "open")
 
 
 async def subscriber(db: Database, user_id: int, locale: str | None = "en") -> None:
@@ -17,19 +31,25 @@ async def subscriber(db: Database, user_id: int, locale: str | None = "en") -> N
     await db.respondents.set_subscribed(user_id, True)
 
 
-async def draft(db: Database) -> Broadcast:
-    return await db.broadcasts.create(METEP, MODERATOR, "fr")
+async def draft(db: Database, consultation_id: int = METEP) -> Broadcast:
+    return await db.broadcasts.create(consultation_id, MODERATOR, "fr")
 
 
-async def sending(db: Database) -> Broadcast:
+async def sending(db: Database, consultation_id: int = METEP) -> Broadcast:
     """A broadcast that has been sent to the current subscribers."""
-    broadcast = await draft(db)
+    broadcast = await draft(db, consultation_id)
     assert await db.broadcasts.start(broadcast.id) is not None
     return broadcast
 
 
 async def attempt(db: Database, broadcast: Broadcast, user_id: int) -> None:
-    assert await db.broadcasts.begin_attempt(broadcast.id, user_id)
+    assert await db.broadcasts.begin_attempt(broadcast.id, user_id) is Taken.SEND
+
+
+async def status(db: Database, broadcast: Broadcast) -> tuple[str, str | None]:
+    stored = await db.broadcasts.get(broadcast.id)
+    assert stored is not None
+    return stored.status, stored.stop_reason
 
 
 async def test_the_audience_is_everyone_subscribed_who_has_not_blocked_the_bot(
@@ -98,11 +118,11 @@ async def test_a_sent_delivery_is_recorded_and_never_begun_again(db: Database) -
 
     await attempt(db, broadcast, 2)
     assert await db.broadcasts.counts(broadcast.id) == DeliveryCounts(pending=1, sending=1)
-    assert not await db.broadcasts.begin_attempt(broadcast.id, 2), "already being sent"
+    assert await db.broadcasts.begin_attempt(broadcast.id, 2) is None, "already being sent"
     await db.broadcasts.mark_sent(broadcast.id, 2, message_id=77)
 
     assert await db.broadcasts.counts(broadcast.id) == DeliveryCounts(pending=1, sent=1)
-    assert not await db.broadcasts.begin_attempt(broadcast.id, 2)
+    assert await db.broadcasts.begin_attempt(broadcast.id, 2) is None
     assert [r.user_id for r in await db.broadcasts.pending(broadcast.id, 0, 10)] == [3]
 
 
@@ -170,7 +190,8 @@ async def test_stopping_begins_no_further_delivery_and_waits_for_the_report(db: 
 
     assert await db.broadcasts.stop(broadcast.id)
 
-    assert not await db.broadcasts.begin_attempt(broadcast.id, 3)
+    assert await status(db, broadcast) == ("cancelled", "moderator")
+    assert await db.broadcasts.begin_attempt(broadcast.id, 3) is None
     assert await db.broadcasts.pending(broadcast.id, 0, 10) == []
     await db.broadcasts.mark_sent(broadcast.id, 2, message_id=5)  # the send in flight completes
     assert [b.id for b in await db.broadcasts.unfinished()] == [broadcast.id]
@@ -227,10 +248,158 @@ async def test_the_progress_message_and_its_text_are_remembered(db: Database) ->
 
 async def test_two_broadcasts_keep_their_deliveries_apart(db: Database) -> None:
     await subscriber(db, 2)
-    first = await sending(db)
-    second = await sending(db)
+    first = await sending(db, METEP)
+    second = await sending(db, PILOT)
     await attempt(db, first, 2)
     await db.broadcasts.mark_sent(first.id, 2, message_id=1)
 
     assert await db.broadcasts.counts(first.id) == DeliveryCounts(sent=1)
     assert await db.broadcasts.counts(second.id) == DeliveryCounts(pending=1)
+
+
+async def test_a_subscriber_who_stopped_after_send_is_skipped_when_their_turn_comes(
+        db: Database) -> None:
+    # A broadcast to 100,000 takes most of an hour: /stop (or a block) in that time is heeded.
+    for user_id in (2, 3, 4, 5):
+        await subscriber(db, user_id)
+    broadcast = await sending(db)
+    await db.respondents.set_subscribed(3, False)  # /stop
+    await db.respondents.mark_blocked(4)  # a 403 to another broadcast, or a my_chat_member update
+
+    assert await db.broadcasts.begin_attempt(broadcast.id, 2) is Taken.SEND
+    assert await db.broadcasts.begin_attempt(broadcast.id, 3) is Taken.SKIPPED
+    assert await db.broadcasts.begin_attempt(broadcast.id, 4) is Taken.BLOCKED
+
+    assert await db.broadcasts.counts(broadcast.id) == DeliveryCounts(
+        pending=1, sending=1, blocked=1, skipped=1)
+    assert [r.user_id for r in await db.broadcasts.pending(broadcast.id, 0, 10)] == [5]
+    assert await db.broadcasts.begin_attempt(broadcast.id, 3) is None, "skipped for good"
+    await db.respondents.set_subscribed(3, True)  # back again: the next broadcast, not this one
+    assert await db.broadcasts.begin_attempt(broadcast.id, 3) is None
+    assert (await db.broadcasts.counts(broadcast.id)).total == 4
+
+
+async def test_a_retry_is_skipped_too_when_the_subscriber_stopped_in_between(db: Database) -> None:
+    await subscriber(db, 2)
+    broadcast = await sending(db)
+    await attempt(db, broadcast, 2)
+    await db.broadcasts.retry_later(broadcast.id, 2, "Timed out", counted=True)
+    await db.respondents.set_subscribed(2, False)
+
+    assert await db.broadcasts.begin_attempt(broadcast.id, 2) is Taken.SKIPPED
+    assert await db.broadcasts.counts(broadcast.id) == DeliveryCounts(skipped=1)
+
+
+async def test_a_broadcast_stops_when_its_consultation_closes(db: Database) -> None:
+    for user_id in (2, 3, 4):
+        await subscriber(db, user_id)
+    broadcast = await sending(db)
+    await attempt(db, broadcast, 2)
+    await db.consultations.set_status(METEP, "closed")
+
+    assert await db.broadcasts.begin_attempt(broadcast.id, 3) is None
+
+    assert await status(db, broadcast) == ("cancelled", "closed")
+    assert await db.broadcasts.pending(broadcast.id, 0, 10) == []
+    assert await db.broadcasts.begin_attempt(broadcast.id, 4) is None
+    await db.broadcasts.mark_sent(broadcast.id, 2, message_id=5)  # the send in flight completes
+    assert [b.id for b in await db.broadcasts.unfinished()] == [broadcast.id]  # to be reported
+    await db.broadcasts.finish(broadcast.id)
+    assert await status(db, broadcast) == ("cancelled", "closed")
+    assert await db.broadcasts.counts(broadcast.id) == DeliveryCounts(pending=2, sent=1)
+    assert not await db.broadcasts.stop(broadcast.id)
+
+
+async def test_a_consultation_reopened_before_the_next_turn_goes_on_being_announced(
+        db: Database) -> None:
+    # Only a consultation that is not open when a delivery is taken stops the broadcast.
+    await subscriber(db, 2)
+    broadcast = await sending(db)
+    await db.consultations.set_status(METEP, "closed")
+    await db.consultations.set_status(METEP, "open")
+
+    await attempt(db, broadcast, 2)
+    assert await status(db, broadcast) == ("sending", None)
+
+
+async def test_only_one_broadcast_of_a_consultation_sends_at_a_time(db: Database) -> None:
+    await subscriber(db, 2)
+    first = await sending(db, METEP)
+    second = await draft(db, METEP)
+
+    with pytest.raises(AlreadySending):
+        await db.broadcasts.start(second.id)
+
+    assert await status(db, second) == ("draft", None)
+    assert await db.broadcasts.counts(second.id) == DeliveryCounts()
+    assert await sending(db, PILOT), "another consultation's broadcast is no duplicate"
+    await db.broadcasts.stop(first.id)  # stopped: no further delivery of it begins
+    assert await db.broadcasts.start(second.id) == 1
+    with pytest.raises(AlreadySending):
+        await db.broadcasts.start((await draft(db, METEP)).id)
+    await db.broadcasts.finish(second.id)
+    assert await db.broadcasts.start((await draft(db, METEP)).id) == 1
+
+
+async def test_the_schema_itself_refuses_a_second_sending_broadcast(
+        file_db: Database, db_path: Path) -> None:
+    await file_db.consultations.set_status(METEP, "open")
+    await subscriber(file_db, 2)
+    await sending(file_db)
+    second = await draft(file_db)
+
+    with pytest.raises(sqlite3.IntegrityError, match="UNIQUE"):
+        query_file(db_path, "UPDATE broadcasts SET status = 'sending' WHERE id = ?", (second.id,))
+
+
+async def test_the_last_announcement_of_a_consultation(db: Database) -> None:
+    for user_id in (2, 3, 4):
+        await subscriber(db, user_id)
+    assert await db.broadcasts.last_announcement(METEP) is None
+    await draft(db)  # a draft announces nothing
+    assert await db.broadcasts.last_announcement(METEP) is None
+
+    first = await sending(db)
+    now = await db.broadcasts.last_announcement(METEP)
+    assert now is not None and (now.broadcast_id, now.status, now.sent, now.total) == (
+        first.id, "sending", 0, 3)
+    await attempt(db, first, 2)
+    await db.broadcasts.mark_sent(first.id, 2, message_id=1)
+    await db.broadcasts.stop(first.id)
+    await db.broadcasts.finish(first.id)
+    await draft(db)
+
+    last = await db.broadcasts.last_announcement(METEP)
+    assert last is not None and (last.broadcast_id, last.status, last.sent, last.total) == (
+        first.id, "cancelled", 1, 3)
+    assert last.started_at == now.started_at  # when Send was tapped
+    assert await db.broadcasts.last_announcement(PILOT) is None
+
+    second = await sending(db)
+    latest = await db.broadcasts.last_announcement(METEP)
+    assert latest is not None and latest.broadcast_id == second.id
+    assert latest.started_at > last.started_at
+
+
+async def test_the_broadcast_migration_applies_to_a_database_of_the_previous_release(
+        tmp_path: Path, db_path: Path) -> None:
+    released = tmp_path / "released"
+    released.mkdir()
+    for name in ("0001_initial.sql", "0002_consultations_and_roles.sql", "0003_summaries.sql"):
+        shutil.copy(Path(str(MIGRATIONS_DIR / name)), released)
+    old = await with_consultations(await Database.open(db_path, migrations_dir=released))
+    await old.respondents.ensure(2, chat_id=20)
+    await old.respondents.set_subscribed(2, True)
+    await old.close()
+    assert query_file(db_path, "PRAGMA user_version") == [(3,)]
+
+    db = await Database.open(db_path, clock=TickingClock())
+    try:
+        await db.consultations.set_status(METEP, "open")
+        broadcast = await sending(db)
+        await attempt(db, broadcast, 2)
+        await db.broadcasts.mark_sent(broadcast.id, 2, message_id=9)
+        assert await db.broadcasts.counts(broadcast.id) == DeliveryCounts(sent=1)
+    finally:
+        await db.close()
+    assert query_file(db_path, "PRAGMA user_version") == [(4,)]

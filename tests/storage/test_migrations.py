@@ -16,7 +16,8 @@ from tests.storage.conftest import METEP
 from tests.storage.on_disk import query_file
 
 LATEST = len(load_migrations())
-SUMMARY_TABLES = {"summary_totals", "digest_subscriptions", "digest_runs", "secrets"}  # 0003
+SUMMARY_TABLES = {"summary_totals", "digest_subscriptions", "digest_runs", "digests",
+                  "digest_recipients", "secrets"}  # 0003
 BROADCAST_TABLES = {"broadcasts", "deliveries"}  # 0004
 
 

@@ -9,6 +9,7 @@ from conversations.model import Answer
 from conversations.scoring import PillarScore, ScoreCard
 from conversations.summaries import OVERALL, Tally
 from storage import Comment, Database, Session, Subscriber
+from storage.summaries import DueDigest, OwedDigest
 from tests.storage.conftest import METEP, PILOT, TickingClock
 
 
@@ -160,6 +161,75 @@ async def test_a_weekly_digest_is_claimed_once_a_week(db: Database, clock: Ticki
     assert await db.digests.claim_weekly(METEP, week) is True
     assert await db.digests.claim_weekly(METEP, week) is False  # a restart does not send it again
     assert await db.digests.claim_weekly(PILOT, week) is False
+    # The claimed week's digest is due from the claim's own commit: a crash cannot lose it.
+    assert await db.digests.due() == [DueDigest(1, METEP, "weekly")]
+
+
+async def test_closing_a_consultation_makes_its_final_digest_due_in_the_same_commit(
+        db: Database) -> None:
+    assert await db.digests.due() == []
+    await db.consultations.set_status(METEP, "open")
+    assert await db.digests.due() == []
+
+    await db.consultations.set_status(METEP, "closed")
+    await db.consultations.set_status(METEP, "closed")  # no second final digest
+
+    assert await db.digests.due() == [DueDigest(1, METEP, "final")]
+
+
+async def test_a_closing_rolled_back_leaves_no_final_digest(db: Database) -> None:
+    try:
+        async with db.transaction():
+            await db.consultations.set_status(PILOT, "closed")
+            raise RuntimeError("crash before the commit")
+    except RuntimeError:
+        pass
+
+    assert await db.digests.due() == []
+
+
+async def subscribe(db: Database, *user_ids: int) -> None:
+    for user_id in user_ids:
+        await db.respondents.ensure(user_id, chat_id=user_id * 10)
+        await db.digests.toggle(user_id)
+
+
+async def test_a_due_digest_is_owed_to_each_subscriber_until_sent_or_given_up(
+        db: Database) -> None:
+    await subscribe(db, 1, 2, 3, 4)
+    await db.consultations.set_status(METEP, "closed")
+    (digest,) = await db.digests.due()
+
+    await db.digests.record_sent(digest.id, 1)
+    await db.digests.record_failure(digest.id, 2, "Timed out", give_up=False)
+    await db.digests.record_failure(digest.id, 3, "Chat not found", give_up=True)
+
+    assert await db.digests.owed(digest.id) == [OwedDigest(Subscriber(2, 20, None), 1),
+                                                OwedDigest(Subscriber(4, 40, None), 0)]
+    await db.digests.record_failure(digest.id, 2, "Timed out", give_up=False)
+    await db.digests.record_sent(digest.id, 4)
+    assert await db.digests.owed(digest.id) == [OwedDigest(Subscriber(2, 20, None), 2)]
+    assert await db.digests.due() == [digest]  # still owed to someone
+
+    await db.digests.record_sent(digest.id, 2)
+    await db.digests.finish(digest.id)
+
+    assert await db.digests.owed(digest.id) == []
+    assert await db.digests.sent_to(digest.id) == [1, 2, 4]
+    assert await db.digests.due() == []
+
+
+async def test_digests_are_owed_to_new_subscribers_but_not_to_those_who_left_or_blocked(
+        db: Database) -> None:
+    await subscribe(db, 1, 2)
+    await db.consultations.set_status(METEP, "closed")
+    (digest,) = await db.digests.due()
+
+    await db.digests.toggle(1)  # unsubscribed
+    await db.respondents.mark_blocked(2)
+    await subscribe(db, 3)
+
+    assert [o.subscriber.user_id for o in await db.digests.owed(digest.id)] == [3]
 
 
 async def test_a_stored_key_is_created_once_and_kept(db: Database) -> None:
