@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
+import signal
+import sys
 from collections.abc import AsyncIterator, Awaitable
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -10,11 +15,11 @@ import pytest
 
 from bot.application import build_application, running
 from bot.config import Settings
-from bot.i18n import Catalogs, Translator
+from bot.i18n import Catalogs
 from bot.ordering import PerUserUpdateProcessor
 from conversations.loader import load_questionnaire
 from conversations.model import Questionnaire
-from emulator import BotApiEmulator
+from emulator import BotApiEmulator, RateLimit
 
 TOKEN = "424242:E2E-TEST"
 
@@ -46,14 +51,23 @@ def metep() -> Questionnaire:
     return load_questionnaire()
 
 
-@pytest.fixture
-async def emulator() -> AsyncIterator[BotApiEmulator]:
+@asynccontextmanager
+async def probed_emulator(rate_limit: RateLimit | None = None) -> AsyncIterator[BotApiEmulator]:
+    """An emulator for an in-process bot, which tells it when each update is fully handled."""
     processor = TrackingUpdateProcessor()
-    emu = BotApiEmulator(token=TOKEN, idle_probe=processor.done)
+    emu = BotApiEmulator(token=TOKEN, idle_probe=processor.done, rate_limit=rate_limit)
     emu.processor = processor  # type: ignore[attr-defined]
     await emu.start()
-    yield emu
-    await emu.stop()
+    try:
+        yield emu
+    finally:
+        await emu.stop()
+
+
+@pytest.fixture
+async def emulator() -> AsyncIterator[BotApiEmulator]:
+    async with probed_emulator() as emu:
+        yield emu
 
 
 @pytest.fixture
@@ -76,5 +90,34 @@ async def bot(emulator: BotApiEmulator, settings: Settings, metep: Questionnaire
     assert emulator.unanswered_callback_queries() == [], "a button was left spinning"
 
 
-def tr(catalogs: Catalogs, locale: str) -> Translator:
-    return catalogs.translator(locale)
+class BotProcess:
+    """``python -m bot run`` in its own process, against the emulator."""
+
+    def __init__(self, emulator: BotApiEmulator, database: Path) -> None:
+        self.env = {**os.environ, "TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_API_URL": emulator.api_root,
+                    "BARAZA_DB": str(database), "BARAZA_LOG_LEVEL": "WARNING"}
+        self.process: asyncio.subprocess.Process | None = None
+
+    async def start(self) -> None:
+        self.process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", "run", env=self.env)
+
+    async def kill(self) -> None:
+        """SIGKILL: no shutdown, no chance to flush or confirm anything."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGKILL)
+        await self.process.wait()
+
+    async def stop(self) -> None:
+        if self.process is not None and self.process.returncode is None:
+            self.process.send_signal(signal.SIGINT)
+            await asyncio.wait_for(self.process.wait(), 20)
+
+
+@pytest.fixture
+async def outside_emulator() -> AsyncIterator[BotApiEmulator]:
+    """An emulator for a bot in another process: waits for quiet instead of asking the bot."""
+    emulator = BotApiEmulator(token=TOKEN)
+    await emulator.start()
+    yield emulator
+    await emulator.stop()

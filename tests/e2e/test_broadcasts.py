@@ -25,8 +25,8 @@ from emulator import BotApiEmulator, EmulatedUser, RateLimit, RejectedRequest
 from storage import ConsultationText, Database, DeliveryCounts
 from tests.storage.on_disk import query_file
 
-from .conftest import TOKEN, TrackingUpdateProcessor
-from .test_restart import BotProcess
+from .conftest import TOKEN
+from .conftest import BotProcess, probed_emulator
 from .walk import shown_question
 
 MODERATOR = 1
@@ -50,13 +50,8 @@ def limit() -> float:
 @pytest.fixture
 async def emulator(limit: float) -> AsyncIterator[BotApiEmulator]:
     """An emulator that answers 429 beyond Telegram's 30 messages a second."""
-    processor = TrackingUpdateProcessor()
-    emu = BotApiEmulator(token=TOKEN, idle_probe=processor.done,
-                         rate_limit=RateLimit(per_second=limit))
-    emu.processor = processor  # type: ignore[attr-defined]
-    await emu.start()
-    yield emu
-    await emu.stop()
+    async with probed_emulator(RateLimit(per_second=limit)) as emu:
+        yield emu
 
 
 @pytest.fixture

@@ -4,52 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import os
-import signal
 import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
 
-import pytest
 
 from bot.i18n import Catalogs
 from conversations.model import Questionnaire
 from emulator import BotApiEmulator
 
-from .conftest import TOKEN
+from .conftest import BotProcess
 from .walk import answer_all, lowest, shown_question
-
-
-class BotProcess:
-    """``python -m bot run`` in its own process, against the emulator."""
-
-    def __init__(self, emulator: BotApiEmulator, database: Path) -> None:
-        self.env = {**os.environ, "TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_API_URL": emulator.api_root,
-                    "BARAZA_DB": str(database), "BARAZA_LOG_LEVEL": "WARNING"}
-        self.process: asyncio.subprocess.Process | None = None
-
-    async def start(self) -> None:
-        self.process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot", "run", env=self.env)
-
-    async def kill(self) -> None:
-        """SIGKILL: no shutdown, no chance to flush or confirm anything."""
-        assert self.process is not None
-        self.process.send_signal(signal.SIGKILL)
-        await self.process.wait()
-
-    async def stop(self) -> None:
-        if self.process is not None and self.process.returncode is None:
-            self.process.send_signal(signal.SIGINT)
-            await asyncio.wait_for(self.process.wait(), 20)
-
-
-@pytest.fixture
-async def outside_emulator() -> AsyncIterator[BotApiEmulator]:
-    """An emulator for a bot in another process: waits for quiet instead of asking the bot."""
-    emulator = BotApiEmulator(token=TOKEN)
-    await emulator.start()
-    yield emulator
-    await emulator.stop()
 
 
 async def test_resumes_at_first_unanswered_question_after_sigkill(

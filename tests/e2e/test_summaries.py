@@ -24,7 +24,7 @@ from storage import ConsultationText, Database
 from storage.clock import utc_now
 
 from .conftest import TOKEN
-from .test_restart import BotProcess
+from .conftest import BotProcess
 from .walk import answer_all, lowest
 
 MODERATOR = 1
@@ -398,14 +398,6 @@ async def polled(condition: Callable[[], bool], timeout: float = 30) -> None:
         assert asyncio.get_running_loop().time() < deadline, "the condition never held"
         await asyncio.sleep(0.05)
 
-
-@pytest.fixture
-async def outside_emulator() -> AsyncIterator[BotApiEmulator]:
-    """An emulator for a bot in another process: waits for quiet instead of asking the bot."""
-    emulator = BotApiEmulator(token=TOKEN)
-    await emulator.start()
-    yield emulator
-    await emulator.stop()
 
 
 async def test_the_final_digest_survives_a_crash_right_after_the_close(
