@@ -151,10 +151,14 @@ def band_name(t: Translator, band: Band) -> str:
     return names[band]
 
 
+# A mean that is exactly 50 can be summed as 49.99999999999999: never cut it to 49.
+EPSILON = 1e-9
+
+
 def score_text(t: Translator, score: float) -> str:
     """A 0-100 score as a whole number, cut down rather than rounded up, so that the shown
     number always falls in the band named beside it (49.9 shows as 49: middle, not 50)."""
-    return t.number(math.floor(score))
+    return t.number(math.floor(score + EPSILON))
 
 
 def _bar(score: float) -> str:

@@ -23,6 +23,7 @@ from bot.screens import (
     Texts,
     band_name,
     consultation_text,
+    EPSILON,
     score_text,
 )
 from conversations.model import Questionnaire
@@ -105,7 +106,7 @@ def gap(t: Translator, line: Line) -> str | None:
     """Officials minus citizens, as the two shown (rounded) scores differ, or None."""
     if line.officials.mean is None or line.citizens.mean is None:
         return None
-    return _signed(t, math.floor(line.officials.mean) - math.floor(line.citizens.mean))
+    return _signed(t, math.floor(line.officials.mean + EPSILON) - math.floor(line.citizens.mean + EPSILON))
 
 
 def _everyone(t: Translator, line: Line, summary: Summary) -> str:

@@ -24,6 +24,7 @@ class Band(StrEnum):
 
 def band_for(score: float) -> Band:
     """The UN E-Government Survey band of a 0-100 score."""
+    score = round(score, 9)  # a mean of exactly 50 may arrive as 49.99999999999999
     if score >= 75:
         return Band.VERY_HIGH
     if score >= 50:

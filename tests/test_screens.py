@@ -27,3 +27,12 @@ def test_a_question_whose_screen_could_exceed_4096_characters_is_refused_at_star
     too_big = dataclasses.replace(shipped, pillars=(pillar,))
     with pytest.raises(QuestionnaireError, match="'framework.comment' can need"):
         check_screens_fit(too_big, catalogs)
+
+
+def test_a_mean_of_exactly_fifty_summed_imprecisely_is_still_fifty_and_high() -> None:
+    from conversations.scoring import Band, band_for
+
+    t = Catalogs.load().translator("en")
+    mean = sum([0.1] * 10) * 50  # 49.99999999999999
+    assert mean < 50
+    assert score_text(t, mean) == "50" and band_for(mean) is Band.HIGH

@@ -1,0 +1,286 @@
+"""The bot side of ``broadcast_rate.py``, in its own process: ``python bench/_broadcast_bot.py MODE``.
+
+MODE ``baraza``: the real Application (``build_application``) polling the emulator at
+``--api-root``, with ``Settings.moderators = {--moderator}`` and
+``Settings.messages_per_second = --rate``, started with the steps of ``bot.application.running``.
+The broadcast itself is started by the benchmark through the emulator (a moderator's /broadcast,
+the consultation, Send), so it runs exactly the handler's code path.
+
+MODE ``bare``: the baseline. PTB alone: an Application built with the same ApplicationBuilder
+settings (so the same HTTPX pool) and the same ``AIORateLimiter(overall_max_rate=--rate,
+max_retries=3)``, no storage, no polling. On ``send`` it sends Baraza's announcement (the same
+text and button, rendered by ``bot.announcements``) to every recipient with the same number of
+requests in flight as Baraza's sender (``DeliveryPolicy().concurrency``), waiting out a 429 the
+limiter gave up on, as Baraza does.
+
+What-ifs (never the shipped code): ``--burst B`` gives PTB's limiter a bucket of B messages at
+the same rate (``overall_time_period = B / rate``); ``--broadcast-share F`` paces the broadcast
+sender at F x the rate with a limiter of its own (see ``broadcast_share``).
+
+Commands on stdin, one JSON object a line, each answered with one JSON line on stdout:
+
+    {"cmd": "stats"}         CPU seconds, VmRSS/VmHWM (KB), tracemalloc current/peak (KB) if on
+    {"cmd": "gc_stats"}      the same after gc.collect() (peaks unchanged)
+    {"cmd": "reset_peak"}    VmHWM := VmRSS (/proc/self/clear_refs "5") and tracemalloc.reset_peak()
+    {"cmd": "send", "first_id": N, "locales": [...]}   (bare only) the announcement to each
+    {"cmd": "profile_start"} / {"cmd": "profile_stop", "path": P}   cProfile of this process
+    {"cmd": "quit"}          stop as run_polling would, then exit
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import cProfile
+import gc
+import json
+import logging
+import resource
+import sys
+import time
+import tracemalloc
+import warnings
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+TEXTS = {  # the consultation both modes announce (broadcast_rate.py stores the same)
+    "en": ("Budget hearings 2027", "Where should the county spend next year?"),
+    "fr": ("Audiences budgétaires 2027", "Où dépenser l'an prochain ?"),
+    "ar": ("جلسات الميزانية 2027", "أين ينبغي أن تنفق المقاطعة في العام المقبل؟"),
+}
+
+
+def memory() -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    for line in Path("/proc/self/status").read_text().splitlines():
+        key, _, value = line.partition(":")
+        if key in ("VmRSS", "VmHWM"):
+            found[key.lower() + "_kb"] = int(value.split()[0])
+    if tracemalloc.is_tracing():
+        current, peak = tracemalloc.get_traced_memory()
+        found["traced_kb"], found["traced_peak_kb"] = current / 1024, peak / 1024
+    return found
+
+
+def cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def reply(payload: dict[str, Any]) -> None:
+    sys.stdout.write(json.dumps(payload) + "\n")
+    sys.stdout.flush()
+
+
+def build_baraza(args: argparse.Namespace) -> Any:
+    from bot.application import build_application
+    from bot.config import Settings
+    from conversations.loader import load_questionnaire
+
+    settings = Settings(token=args.token, api_url=args.api_root, database=Path(args.database),
+                        moderators=frozenset({args.moderator}), messages_per_second=args.rate)
+    return build_application(settings, load_questionnaire(settings.questionnaire))
+
+
+def build_bare(args: argparse.Namespace) -> Any:
+    from telegram import LinkPreviewOptions
+    from telegram.constants import ParseMode
+    from telegram.ext import AIORateLimiter, ApplicationBuilder, Defaults
+
+    # What build_application sets, minus handlers, persistence and the update processor.
+    return (
+        ApplicationBuilder()
+        .token(args.token)
+        .base_url(f"{args.api_root}/bot")
+        .base_file_url(f"{args.api_root}/file/bot")
+        .defaults(Defaults(parse_mode=ParseMode.HTML,
+                           link_preview_options=LinkPreviewOptions(is_disabled=True)))
+        .rate_limiter(AIORateLimiter(overall_max_rate=args.rate, max_retries=3))
+        .build()
+    )
+
+
+def announcement_screens() -> dict[str, Any]:
+    """Baraza's announcement per language, as its sender renders it (no database)."""
+    from bot import announcements
+    from bot.i18n import Catalogs
+    from conversations.loader import load_questionnaire
+    from storage.records import Consultation, ConsultationText
+
+    questionnaire = load_questionnaire()
+    consultation = Consultation(1, questionnaire.id, questionnaire.version, "open", None, None,
+                                {k: ConsultationText(*v) for k, v in TEXTS.items()})
+    catalogs = Catalogs.load()
+    return {locale: announcements.announcement(catalogs.translator(locale), consultation)
+            for locale in TEXTS}
+
+
+async def bare_send(application: Any, screens: dict[str, Any], first_id: int, locales: list[str],
+                    concurrency: int) -> dict[str, Any]:
+    """Send the announcement to every recipient, ``concurrency`` requests in flight at most."""
+    from telegram.error import RetryAfter
+
+    queue: asyncio.Queue[tuple[int, str]] = asyncio.Queue()
+    for i, locale in enumerate(locales):
+        queue.put_nowait((first_id + i, locale))
+    waited = 0
+
+    async def worker() -> None:
+        nonlocal waited
+        while True:
+            try:
+                chat_id, locale = queue.get_nowait()
+            except asyncio.QueueEmpty:
+                return
+            screen = screens[locale]
+            while True:
+                try:
+                    await application.bot.send_message(chat_id, screen.text,
+                                                       reply_markup=screen.keyboard)
+                    break
+                except RetryAfter as error:  # the limiter gave up: wait as told, as Baraza does
+                    waited += 1
+                    wait = error.retry_after
+                    await asyncio.sleep(max(1.0, wait.total_seconds()
+                                            if isinstance(wait, timedelta) else float(wait)))
+
+    began, c0 = time.perf_counter(), cpu()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return {"seconds": time.perf_counter() - began, "cpu": cpu() - c0, "waited_out": waited}
+
+
+async def start(application: Any, polling: bool) -> None:
+    """bot.application.running's steps."""
+    await application.initialize()
+    if application.post_init:
+        await application.post_init(application)
+    await application.start()
+    if polling:
+        await application.updater.start_polling(
+            poll_interval=0, timeout=1, allowed_updates=["message", "callback_query"])
+
+
+async def stop(application: Any) -> None:
+    if application.updater is not None and application.updater.running:
+        await application.updater.stop()
+    if application.running:
+        await application.stop()
+        if application.post_stop:
+            await application.post_stop(application)
+    await application.shutdown()
+    if application.post_shutdown:
+        await application.post_shutdown(application)
+
+
+def broadcast_share(share: float, rate: float) -> None:
+    """What-if: the broadcast sender paces itself at ``share`` of the overall rate (its own
+    limiter, a fifth of a second deep), so that it never fills PTB's shared limiter and other
+    users' replies do not queue behind its sends. Wraps the Bot the Broadcaster is given."""
+    from aiolimiter import AsyncLimiter
+
+    from bot import broadcasting
+
+    class Paced:
+        def __init__(self, bot: Any) -> None:
+            self._bot = bot
+            self._limiter = AsyncLimiter(share * rate * 0.2, 0.2)
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(self._bot, name)
+
+        async def send_message(self, *args: Any, **kwargs: Any) -> Any:
+            async with self._limiter:
+                return await self._bot.send_message(*args, **kwargs)
+
+    original = broadcasting.Broadcaster.__init__
+
+    def init(self: Any, bot: Any, *args: Any, **kwargs: Any) -> None:
+        original(self, Paced(bot), *args, **kwargs)
+
+    broadcasting.Broadcaster.__init__ = init  # type: ignore[method-assign]
+
+
+async def main(args: argparse.Namespace) -> None:
+    if args.tracemalloc:
+        tracemalloc.start(1)
+    if args.broadcast_share:
+        broadcast_share(args.broadcast_share, args.rate)
+    from bot.broadcasting import DeliveryPolicy
+
+    began = time.perf_counter()
+    application = build_baraza(args) if args.mode == "baraza" else build_bare(args)
+    if args.burst:
+        # What-if: the same rate, with a bucket of ``--burst`` messages instead of a second's worth.
+        from telegram.ext import AIORateLimiter
+
+        application.bot._rate_limiter = AIORateLimiter(
+            overall_max_rate=args.burst, overall_time_period=args.burst / args.rate, max_retries=3)
+    await start(application, polling=args.mode == "baraza")
+    # Rendered before "ready", as Baraza renders them once per broadcast and language.
+    screens = announcement_screens() if args.mode == "bare" else {}
+    loop = asyncio.get_running_loop()
+    reader = asyncio.StreamReader()
+    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
+    reply({"ready": True, "startup_s": time.perf_counter() - began, "cpu": cpu(), **memory()})
+    profiler: cProfile.Profile | None = None
+    while True:
+        line = await reader.readline()
+        if not line:
+            break
+        command = json.loads(line)
+        name = command["cmd"]
+        if name == "quit":
+            break
+        if name == "stats":
+            reply({"cpu": cpu(), **memory()})
+        elif name == "gc_stats":  # the peaks are unaffected; the current figures drop the garbage
+            gc.collect()
+            reply({"cpu": cpu(), **memory()})
+        elif name == "reset_peak":
+            gc.collect()
+            Path("/proc/self/clear_refs").write_text("5")  # VmHWM := VmRSS (Linux 4.0+)
+            if tracemalloc.is_tracing():
+                tracemalloc.reset_peak()
+            reply({"cpu": cpu(), **memory()})
+        elif name == "send" and args.mode == "bare":
+            result = await bare_send(application, screens, command["first_id"], command["locales"],
+                                     DeliveryPolicy().concurrency)
+            reply({**result, **memory()})
+        elif name == "profile_start":
+            profiler = cProfile.Profile()
+            profiler.enable()
+            reply({"ok": True})
+        elif name == "profile_stop":
+            assert profiler is not None
+            profiler.disable()
+            profiler.dump_stats(command["path"])
+            profiler = None
+            reply({"ok": True})
+        else:
+            reply({"error": f"unknown command {name!r}"})
+    await stop(application)
+    reply({"stopped": True, **memory()})
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser()
+    parser.add_argument("mode", choices=["baraza", "bare"])
+    parser.add_argument("--api-root", required=True)
+    parser.add_argument("--token", required=True)
+    parser.add_argument("--rate", type=float, required=True)
+    parser.add_argument("--database")
+    parser.add_argument("--moderator", type=int, default=1)
+    parser.add_argument("--tracemalloc", action="store_true")
+    parser.add_argument("--burst", type=float, default=0,
+                        help="what-if: the limiter's bucket holds this many messages (same rate)")
+    parser.add_argument("--broadcast-share", type=float, default=0,
+                        help="what-if: broadcasts paced at this share of --rate (see broadcast_share)")
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    # Baraza's own INFO lines (broadcast finished) and PTB's limiter retries, for the log.
+    logging.getLogger("bot").setLevel(logging.INFO)
+    logging.getLogger("telegram.ext.AIORateLimiter").setLevel(logging.INFO)
+    warnings.filterwarnings("ignore", message=".*per_message.*")
+    asyncio.run(main(parser.parse_args()))
