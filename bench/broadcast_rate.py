@@ -60,40 +60,13 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import TOKEN, machine, self_cpu, system_busy, table, wait_for_quiet
+from _common import TOKEN, code_state, machine, now, self_cpu, system_busy, table, wait_for_quiet
 
 BENCH_DIR = Path(__file__).resolve().parent
 MODERATOR = 1
 QUIET_WAIT = 5.0  # --quiet-wait: before a run, wait up to this long for other processes to go quiet
 FIRST_ID = 100_000
 LOCALES = ("en", "fr", "ar")
-
-
-def now() -> float:
-    return time.perf_counter()
-
-
-def code_state() -> str:
-    """HEAD and any uncommitted change to the code measured (others may be editing it)."""
-    import hashlib
-    import subprocess
-
-    root = Path(__file__).resolve().parent.parent
-    paths = ["bot", "storage", "conversations", "emulator", "pyproject.toml"]
-    try:
-        head = subprocess.run(["git", "-C", str(root), "rev-parse", "--short", "HEAD"],
-                              capture_output=True, text=True, check=True).stdout.strip()
-        diff = subprocess.run(["git", "-C", str(root), "diff", "HEAD", "--", *paths],
-                              capture_output=True, check=True).stdout
-        changed = subprocess.run(["git", "-C", str(root), "status", "--short", "--", *paths],
-                                 capture_output=True, text=True, check=True).stdout.split("\n")
-    except (OSError, subprocess.CalledProcessError):
-        return "code: unknown (no git)"
-    changed = [line for line in changed if line.strip()]
-    if not changed:
-        return f"code: HEAD {head}, no uncommitted change in {', '.join(paths)}"
-    return (f"code: HEAD {head} plus uncommitted changes to {len(changed)} files of "
-            f"{', '.join(paths)} (diff sha256 {hashlib.sha256(diff).hexdigest()[:12]})")
 
 
 # What-ifs: the same bots with one thing changed, to show what a fix would buy (never shipped code).
