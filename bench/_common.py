@@ -494,7 +494,7 @@ async def populate_baraza(database: Path, user_ids: Sequence[int], answered: Seq
                     for answer in answers:
                         await db.sessions.save_answer(session.id, answer, questionnaire.version)
                     if cursor != plan[0].question_id:
-                        await db.sessions.set_cursor(session.id, cursor)
+                        await db.sessions.move(session.id, cursor)
     finally:
         await db.close()
     return now() - started

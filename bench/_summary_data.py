@@ -167,9 +167,7 @@ async def through_repositories(database: Path, questionnaire: Questionnaire,
                 await db.respondents.set_consultation(person.user_id, consultation_id)
                 for answer in person.walk.answers:
                     await db.sessions.save_answer(session.id, answer, questionnaire.version)
-                await db.sessions.set_cursor(session.id, None)
-                await db.sessions.set_prompt(session.id, None)
-                await db.sessions.finish(session.id)
+                await db.sessions.move(session.id, None, finished=True)
                 await db.summaries.add(session.id, score_answers(
                     questionnaire, {a.question_id: a for a in person.walk.answers}))
     finally:

@@ -7,7 +7,7 @@ Telegram calls happen after the commit, never while the shared connection is loc
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 from types import MappingProxyType
@@ -18,11 +18,11 @@ from bot.i18n import Catalogs, Translator
 from conversations.flow import Flow, Progress, Step
 from conversations.roles import Role
 from conversations.scoring import score_answers
-from storage import Consultation, Database, Invitation, Respondent, Session
+from storage import Consultation, Database, Invitation, Respondent, Session, Tx
 
 Move = Callable[[Flow, Progress], Step]
-# A write that must commit (or not) together with the update's claim.
-Write = Callable[[Database, Respondent], Awaitable[None]]
+# A write that must commit (or not) together with the update's claim (run on the database thread).
+Write = Callable[[Tx, Respondent], None]
 
 
 class Claim(Enum):
@@ -52,6 +52,17 @@ class Turn:
         """Whether the respondent is in the middle of an open consultation."""
         return (self.session is not None and not self.session.finished
                 and self.consultation is not None and self.consultation.status == "open")
+
+
+@dataclass(frozen=True)
+class _Entered:
+    """What ``Turns.enter``'s transaction read and decided."""
+
+    respondent: Respondent
+    consultation: Consultation | None
+    session: Session | None
+    claim: Claim
+    step: Step | None
 
 
 class Turns:
@@ -89,30 +100,38 @@ class Turns:
         tap = None
         if query is not None and query.message is not None:
             tap = f"{query.message.message_id}:{query.data}"
-        step = None
-        async with self.db.transaction():
-            respondent = await self.db.respondents.ensure(user.id, chat.id)
-            if not await self.db.respondents.claim_update(user.id, update.update_id, tap):
+
+        def work(tx: Tx) -> _Entered | None:
+            # The whole update in one hand-off to the database thread: the engine is plain code.
+            respondent = tx.respondents.ensure(user.id, chat.id)
+            if not tx.respondents.claim_update(user.id, update.update_id, tap):
                 return None
             claim = Claim.REPEATED_TAP if tap is not None and respondent.last_tap == tap else Claim.NEW
             if write is not None:
-                await write(self.db, respondent)
-                respondent = await self.db.respondents.ensure(user.id, chat.id)
+                write(tx, respondent)
+                respondent = tx.respondents.ensure(user.id, chat.id)
             wanted = consultation_id if consultation_id is not None else respondent.consultation_id
-            consultation = await self.db.consultations.get(wanted) if wanted is not None else None
+            consultation = tx.consultations.get(wanted) if wanted is not None else None
             session = None
             if consultation is not None and self.runs(consultation):
-                session = await self.db.sessions.get(user.id, consultation.id)
+                session = tx.sessions.get(user.id, consultation.id)
+            step = None
             # Engine moves run even for a repeated tap: the engine itself recognises a repeat.
             if (move is not None and session is not None
                     and consultation is not None and consultation.status == "open"):
                 step = move(self.flow, self.progress(session))
-                await self._store(session, step)
+                self._store(tx, session, step)
                 if consultation.id != respondent.consultation_id:
                     # A button of another open consultation: typed replies follow it there.
-                    await self.db.respondents.set_consultation(user.id, consultation.id)
-        t = self.translator(respondent, user.language_code)
-        return Turn(respondent, consultation, session, t, claim), step
+                    tx.respondents.set_consultation(user.id, consultation.id)
+            return _Entered(respondent, consultation, session, claim, step)
+
+        entered = await self.db.atomically(work)
+        if entered is None:
+            return None
+        t = self.translator(entered.respondent, user.language_code)
+        turn = Turn(entered.respondent, entered.consultation, entered.session, t, entered.claim)
+        return turn, entered.step
 
     async def translator_for(self, user_id: int, language_code: str | None) -> Translator:
         """The language to answer a user in, without claiming the update (errors, refusals)."""
@@ -129,26 +148,23 @@ class Turns:
         stored = await self.db.roles.get(user_id)
         return (Role(stored.role), stored.agency) if stored else (Role.CITIZEN, None)
 
-    async def _store(self, session: Session, step: Step) -> None:
+    def _store(self, tx: Tx, session: Session, step: Step) -> None:
         if step.saved is not None:
-            await self.db.sessions.save_answer(session.id, step.saved,
-                                               self.flow.questionnaire.version)
+            tx.sessions.save_answer(session.id, step.saved, self.flow.questionnaire.version)
         progress = step.progress
         if progress.cursor != session.cursor or progress.finished != session.finished:
             # The message showing the old question no longer shows the current one.
-            await self.db.sessions.set_cursor(session.id, progress.cursor)
-            await self.db.sessions.set_prompt(session.id, None)
+            tx.sessions.move(session.id, progress.cursor, finished=progress.finished)
             if progress.finished and not session.finished:
-                await self.db.sessions.finish(session.id)
                 # Answers cannot change any more: add them to the summary's running totals.
-                await self.db.summaries.add(
-                    session.id, score_answers(self.flow.questionnaire, progress.answers))
+                tx.summaries.add(session.id,
+                                 score_answers(self.flow.questionnaire, progress.answers))
 
     @staticmethod
-    async def consent(db: Database, respondent: Respondent) -> None:
+    def consent(tx: Tx, respondent: Respondent) -> None:
         """Record consent and subscribe the respondent to announcements (a ``write``)."""
-        await db.respondents.record_consent(respondent.user_id)
-        await db.respondents.set_subscribed(respondent.user_id, True)
+        tx.respondents.record_consent(respondent.user_id)
+        tx.respondents.set_subscribed(respondent.user_id, True)
 
     async def redeem_invitation(self, user_id: int, token_hash: str) -> tuple[Invitation | None, Role]:
         """Use up an invitation and make the user an official, together or not at all."""
@@ -164,10 +180,14 @@ class Turns:
     async def begin(self, user_id: int, consultation: Consultation) -> tuple[Session, Step]:
         """Begin (or resume) answering a consultation and say what to show."""
         role, _ = await self.role_of(user_id)
-        async with self.db.transaction():
-            session = await self.db.sessions.start(user_id, consultation.id, role.value,
-                                                   self.flow.new_progress().cursor)
-            await self.db.respondents.set_consultation(user_id, consultation.id)
+        cursor = self.flow.new_progress().cursor
+
+        def work(tx: Tx) -> Session:
+            session = tx.sessions.start(user_id, consultation.id, role.value, cursor)
+            tx.respondents.set_consultation(user_id, consultation.id)
+            return session
+
+        session = await self.db.atomically(work)
         return session, self.flow.resume(self.progress(session))
 
     async def open_consultations(self, user_id: int) -> list[Consultation]:

@@ -8,6 +8,7 @@ from storage.records import Consultation, ConsultationText, Invitation, Responde
 from storage.roles import InvitationRepository, RoleRepository
 from storage.respondents import RespondentRepository
 from storage.sessions import SessionRepository
+from storage.tx import Tx
 from storage.summaries import (
     Comment,
     DigestRepository,
@@ -44,4 +45,5 @@ __all__ = [
     "SecretRepository",
     "Subscriber",
     "SummaryRepository",
+    "Tx",
 ]

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager, suppress
+from typing import TypeVar
 
 import aiosqlite
 
@@ -12,6 +13,9 @@ from storage.errors import RecordNotFound
 from storage.locking import TaskLock
 
 Params = Sequence[object]
+T = TypeVar("T")
+# Synchronous work on the connection's own thread: several statements for one hand-off.
+Work = Callable[[sqlite3.Connection], T]
 
 
 class Connection:
@@ -54,6 +58,31 @@ class Connection:
                 await self._rollback()
                 raise
 
+    async def run(self, work: Work[T]) -> T:
+        """Run ``work`` on the connection's thread in one hand-off; it joins this task's transaction.
+
+        Each aiosqlite call is a hand-off to its thread and back (a thread wake-up and a loop
+        wake-up); several statements in one function pay for one.
+        """
+        async with self._write_lock.hold():
+            return await self._on_thread(work)
+
+    async def run_atomically(self, work: Work[T]) -> T:
+        """Run ``work`` as one transaction (BEGIN IMMEDIATE … COMMIT) in one hand-off.
+
+        Inside this task's open transaction it joins that one instead, like ``transaction()``.
+        """
+        async with self._write_lock.hold() as outermost:
+            if not outermost:
+                return await self._on_thread(work)
+            return await self._on_thread(_atomically, work)
+
+    async def _on_thread(self, function: Callable[..., T], *args: object) -> T:
+        # aiosqlite has no public call for "run this function on the connection's thread", but
+        # every one of its methods is exactly that: _execute queues a call for its one thread.
+        raw = self._raw
+        return await raw._execute(function, *args, raw._conn)
+
     async def pragma(self, sql: str) -> None:
         """Run a PRAGMA that must not be inside a transaction (such as foreign_keys)."""
         async with self._write_lock.hold():
@@ -81,6 +110,19 @@ class Connection:
         # thread, or BEGIN itself failed); a failing ROLLBACK must not hide the original error.
         with suppress(sqlite3.OperationalError):
             await self._raw.execute("ROLLBACK")
+
+
+def _atomically(work: Work[T], connection: sqlite3.Connection) -> T:
+    connection.execute("BEGIN IMMEDIATE")
+    try:
+        result = work(connection)
+        connection.execute("COMMIT")
+    except BaseException:
+        # As in _rollback: a failing ROLLBACK must not hide the error that caused it.
+        with suppress(sqlite3.OperationalError):
+            connection.execute("ROLLBACK")
+        raise
+    return result
 
 
 @contextmanager

@@ -18,6 +18,17 @@ _SELECT = (
 )
 
 
+class ConsultationStatements:
+    """The consultation reads a one-hand-off transaction needs (see ``Tx``)."""
+
+    def __init__(self, connection: sqlite3.Connection) -> None:
+        self._connection = connection
+
+    def get(self, consultation_id: int) -> Consultation | None:
+        rows = self._connection.execute(f"{_SELECT} WHERE c.id = ?", (consultation_id,)).fetchall()
+        return _consultations(rows)[0] if rows else None
+
+
 class ConsultationRepository:
     """Creates, lists and moves consultations through draft, open and closed."""
 
@@ -42,8 +53,7 @@ class ConsultationRepository:
         return created
 
     async def get(self, consultation_id: int) -> Consultation | None:
-        rows = await self._connection.fetch(f"{_SELECT} WHERE c.id = ?", (consultation_id,))
-        return _consultations(rows)[0] if rows else None
+        return await self._connection.run(lambda c: ConsultationStatements(c).get(consultation_id))
 
     async def list(self, statuses: Sequence[str] = ("draft", "open", "closed")) -> list[Consultation]:
         """Consultations in these statuses, newest first."""

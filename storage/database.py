@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from importlib.resources.abc import Traversable
 from pathlib import Path
+from typing import TypeVar
 
 import aiosqlite
 
@@ -19,6 +20,7 @@ from storage.respondents import RespondentRepository
 from storage.roles import InvitationRepository, RoleRepository
 from storage.schema import MIGRATIONS_DIR, load_migrations, migrate
 from storage.sessions import SessionRepository
+from storage.tx import Tx
 from storage.summaries import (
     DigestRepository,
     ExportRepository,
@@ -29,6 +31,7 @@ from storage.summaries import (
 # RETURNING and upsert with DO UPDATE ... RETURNING arrived in SQLite 3.35.
 MIN_SQLITE = (3, 35, 0)
 IN_MEMORY = ":memory:"
+T = TypeVar("T")
 
 
 class Database:
@@ -36,6 +39,7 @@ class Database:
 
     def __init__(self, connection: Connection, clock: Clock) -> None:
         self._connection = connection
+        self._clock = clock
         self.respondents = RespondentRepository(connection, clock)
         self.sessions = SessionRepository(connection, clock)
         self.consultations = ConsultationRepository(connection, clock)
@@ -90,6 +94,14 @@ class Database:
         """
         async with self._connection.transaction():
             yield
+
+    async def atomically(self, work: Callable[[Tx], T]) -> T:
+        """Run ``work`` as one transaction in a single hand-off to the database thread.
+
+        The hot path's way to ``transaction()``: one thread wake-up instead of one per statement,
+        and other tasks' writes wait for a shorter time. A nested call joins the open transaction.
+        """
+        return await self._connection.run_atomically(lambda c: work(Tx(c, self._clock)))
 
     async def close(self) -> None:
         """Close the connection once any open transaction has ended."""

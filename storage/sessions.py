@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import TypeVar
 
 from conversations.model import Answer
 from storage.clock import Clock, timestamp
@@ -11,52 +12,50 @@ from storage.connection import Connection, missing_parent_raises
 from storage.errors import RecordNotFound
 from storage.records import Session
 
+T = TypeVar("T")
 _COLUMNS = "id, user_id, consultation_id, role, cursor, prompt_message_id, finished_at"
 
 
-class SessionRepository:
-    """Sessions and their answers; each write commits alone or joins the caller's transaction."""
+class SessionStatements:
+    """The session statements, run synchronously on the connection's thread (see ``Tx``)."""
 
-    def __init__(self, connection: Connection, clock: Clock) -> None:
+    def __init__(self, connection: sqlite3.Connection, clock: Clock) -> None:
         self._connection = connection
         self._clock = clock
 
-    async def get(self, user_id: int, consultation_id: int) -> Session | None:
+    def get(self, user_id: int, consultation_id: int) -> Session | None:
         """The respondent's session of this consultation with all its answers, or None."""
-        # One statement: a single thread hop for the session and all its answers.
-        rows = await self._connection.fetch(
+        rows = self._connection.execute(
             "SELECT s.id, s.user_id, s.consultation_id, s.role, s.cursor,"
             " s.prompt_message_id, s.finished_at, a.question_id, a.option_id, a.text"
             " FROM sessions AS s LEFT JOIN answers AS a ON a.session_id = s.id"
             " WHERE s.user_id = ? AND s.consultation_id = ?"
             " ORDER BY a.answered_at, a.question_id",
             (user_id, consultation_id),
-        )
+        ).fetchall()
         return _session(rows[0], _answers(rows)) if rows else None
 
-    async def start(
-        self, user_id: int, consultation_id: int, role: str, cursor: str | None
-    ) -> Session:
+    def start(self, user_id: int, consultation_id: int, role: str, cursor: str | None) -> Session:
         """Start the respondent's session of this consultation, or return the existing one."""
         with missing_parent_raises(f"no respondent {user_id} or consultation {consultation_id}"):
-            created = await self._connection.write(
+            created = self._connection.execute(
                 "INSERT INTO sessions (user_id, consultation_id, role, cursor, started_at)"
                 " VALUES (?, ?, ?, ?, ?)"
                 f" ON CONFLICT (user_id, consultation_id) DO NOTHING RETURNING {_COLUMNS}",
                 (user_id, consultation_id, role, cursor, timestamp(self._clock)),
-            )
+            ).fetchall()
         if created:
             return _session(created[0], answers={})
-        existing = await self.get(user_id, consultation_id)
+        existing = self.get(user_id, consultation_id)
         assert existing is not None, "sessions are never deleted while their respondent lives"
         return existing
 
-    async def save_answer(self, session_id: int, answer: Answer, version: int) -> None:
+    def save_answer(self, session_id: int, answer: Answer, version: int) -> None:
         """Store an answer given under questionnaire ``version``, replacing any earlier one."""
         if answer.option_id is not None and answer.text is not None:
             raise ValueError(f"answer to {answer.question_id!r} has both an option and a text")
         with missing_parent_raises(f"no session {session_id}"):
-            await self._connection.write(
+            self._connection.execute(
                 "INSERT INTO answers"
                 " (session_id, question_id, option_id, text, questionnaire_version, answered_at)"
                 " VALUES (?, ?, ?, ?, ?, ?)"
@@ -64,37 +63,69 @@ class SessionRepository:
                 " option_id = excluded.option_id, text = excluded.text,"
                 " questionnaire_version = excluded.questionnaire_version,"
                 " answered_at = excluded.answered_at",
-                (
-                    session_id,
-                    answer.question_id,
-                    answer.option_id,
-                    answer.text,
-                    version,
-                    timestamp(self._clock),
-                ),
+                (session_id, answer.question_id, answer.option_id, answer.text, version,
+                 timestamp(self._clock)),
             )
 
-    async def set_cursor(self, session_id: int, cursor: str | None) -> None:
-        """Move the session to another position of the questionnaire."""
-        await self._update(session_id, "UPDATE sessions SET cursor = ? WHERE id = ?", cursor)
+    def move(self, session_id: int, cursor: str | None, *, finished: bool = False) -> None:
+        """Move the session to another position, or finish it; no message shows it yet.
 
-    async def finish(self, session_id: int) -> None:
-        """Mark the session finished; the first finish's time is kept."""
-        await self._update(
+        The first finish's time is kept. The prompt is forgotten because the message that
+        showed the old position does not show the new one.
+        """
+        finished_at = timestamp(self._clock) if finished else None
+        self._update(
             session_id,
-            "UPDATE sessions SET finished_at = coalesce(finished_at, ?) WHERE id = ?",
-            timestamp(self._clock),
+            "UPDATE sessions SET cursor = ?2, prompt_message_id = NULL,"
+            " finished_at = coalesce(finished_at, ?3) WHERE id = ?1",
+            cursor, finished_at,
         )
+
+    def set_prompt(self, session_id: int, message_id: int | None) -> None:
+        """Remember the Telegram message showing the current question, so it can be edited."""
+        self._update(
+            session_id, "UPDATE sessions SET prompt_message_id = ?2 WHERE id = ?1", message_id
+        )
+
+    def _update(self, session_id: int, sql: str, *values: object) -> None:
+        if not self._connection.execute(f"{sql} RETURNING id", (session_id, *values)).fetchall():
+            raise RecordNotFound(f"no session {session_id}")
+
+
+class SessionRepository:
+    """Sessions and their answers; each write commits alone or joins the caller's transaction.
+
+    Every method is one ``SessionStatements`` call in one hand-off to the connection's thread.
+    """
+
+    def __init__(self, connection: Connection, clock: Clock) -> None:
+        self._connection = connection
+        self._clock = clock
+
+    async def _run(self, call: Callable[[SessionStatements], T]) -> T:
+        return await self._connection.run(lambda c: call(SessionStatements(c, self._clock)))
+
+    async def get(self, user_id: int, consultation_id: int) -> Session | None:
+        """The respondent's session of this consultation with all its answers, or None."""
+        return await self._run(lambda s: s.get(user_id, consultation_id))
+
+    async def start(
+        self, user_id: int, consultation_id: int, role: str, cursor: str | None
+    ) -> Session:
+        """Start the respondent's session of this consultation, or return the existing one."""
+        return await self._run(lambda s: s.start(user_id, consultation_id, role, cursor))
+
+    async def save_answer(self, session_id: int, answer: Answer, version: int) -> None:
+        """Store an answer given under questionnaire ``version``, replacing any earlier one."""
+        await self._run(lambda s: s.save_answer(session_id, answer, version))
+
+    async def move(self, session_id: int, cursor: str | None, *, finished: bool = False) -> None:
+        """Move the session to another position, or finish it; no message shows it yet."""
+        await self._run(lambda s: s.move(session_id, cursor, finished=finished))
 
     async def set_prompt(self, session_id: int, message_id: int | None) -> None:
         """Remember the Telegram message showing the current question, so it can be edited."""
-        await self._update(
-            session_id, "UPDATE sessions SET prompt_message_id = ? WHERE id = ?", message_id
-        )
-
-    async def _update(self, session_id: int, sql: str, value: object) -> None:
-        if not await self._connection.write(f"{sql} RETURNING id", (value, session_id)):
-            raise RecordNotFound(f"no session {session_id}")
+        await self._run(lambda s: s.set_prompt(session_id, message_id))
 
 
 def _session(row: sqlite3.Row, answers: Mapping[str, Answer]) -> Session:

@@ -70,6 +70,51 @@ class OwedDigest:
     attempts: int
 
 
+class SummaryStatements:
+    """The running totals' writes, run synchronously on the connection's thread (see ``Tx``)."""
+
+    def __init__(self, connection: sqlite3.Connection) -> None:
+        self._connection = connection
+
+    def add(self, session_id: int, card: ScoreCard) -> bool:
+        """Add a finished session's scores to the totals, once; False when already added."""
+        return bool(self.add_many({session_id: card}))
+
+    def add_many(self, cards: Mapping[int, ScoreCard]) -> int:
+        """Add finished sessions' scores (by session id) to the totals, each once; how many were.
+
+        The two statements must commit together: call it inside a transaction.
+        """
+        if not cards:
+            return 0
+        marks = ",".join("?" * len(cards))
+        rows = self._connection.execute(
+            f"UPDATE sessions SET summarised = 1 WHERE id IN ({marks})"
+            f" AND summarised = 0 AND {_FINISHED} RETURNING id, consultation_id, role",
+            tuple(cards),
+        ).fetchall()
+        totals: dict[tuple[int, str, str], list[float]] = {}
+        for row in rows:
+            for t in tallies_of(row["role"], cards[row["id"]]):
+                total = totals.setdefault((row["consultation_id"], t.role, t.pillar_id),
+                                          [0, 0, 0.0])
+                total[0] += t.respondents
+                total[1] += t.scored
+                total[2] += t.score_sum
+        if totals:
+            values = ", ".join("(?, ?, ?, ?, ?, ?)" for _ in totals)
+            self._connection.execute(
+                "INSERT INTO summary_totals"
+                " (consultation_id, role, pillar_id, respondents, scored, score_sum)"
+                f" VALUES {values} ON CONFLICT (consultation_id, role, pillar_id) DO UPDATE"
+                " SET respondents = respondents + excluded.respondents,"
+                " scored = scored + excluded.scored,"
+                " score_sum = score_sum + excluded.score_sum",
+                [v for key, total in totals.items() for v in (*key, *total)],
+            )
+        return len(rows)
+
+
 class SummaryRepository:
     """Running totals per consultation, role and pillar, and the comments behind them."""
 
@@ -83,35 +128,7 @@ class SummaryRepository:
 
     async def add_many(self, cards: Mapping[int, ScoreCard]) -> int:
         """Add finished sessions' scores (by session id) to the totals, each once; how many were."""
-        if not cards:
-            return 0
-        async with self._connection.transaction():
-            marks = ",".join("?" * len(cards))
-            rows = await self._connection.write(
-                f"UPDATE sessions SET summarised = 1 WHERE id IN ({marks})"
-                f" AND summarised = 0 AND {_FINISHED} RETURNING id, consultation_id, role",
-                tuple(cards),
-            )
-            totals: dict[tuple[int, str, str], list[float]] = {}
-            for row in rows:
-                for t in tallies_of(row["role"], cards[row["id"]]):
-                    total = totals.setdefault((row["consultation_id"], t.role, t.pillar_id),
-                                              [0, 0, 0.0])
-                    total[0] += t.respondents
-                    total[1] += t.scored
-                    total[2] += t.score_sum
-            if totals:
-                values = ", ".join("(?, ?, ?, ?, ?, ?)" for _ in totals)
-                await self._connection.write(
-                    "INSERT INTO summary_totals"
-                    " (consultation_id, role, pillar_id, respondents, scored, score_sum)"
-                    f" VALUES {values} ON CONFLICT (consultation_id, role, pillar_id) DO UPDATE"
-                    " SET respondents = respondents + excluded.respondents,"
-                    " scored = scored + excluded.scored,"
-                    " score_sum = score_sum + excluded.score_sum",
-                    [v for key, total in totals.items() for v in (*key, *total)],
-                )
-        return len(rows)
+        return await self._connection.run_atomically(lambda c: SummaryStatements(c).add_many(cards))
 
     async def tallies(self, consultation_id: int) -> list[Tally]:
         """The consultation's totals, a row per role and pillar (the overall index included)."""

@@ -442,7 +442,7 @@ async def test_sessions_finished_before_totals_were_kept_are_counted_when_read(
             await db.respondents.ensure(user_id, chat_id=user_id)
             session = await db.sessions.start(user_id, made.id, "citizen", cursor=None)
             await db.sessions.save_answer(session.id, Answer("first.law", option_id=option), 2)
-            await db.sessions.finish(session.id)  # as before 0003: not in the totals
+            await db.sessions.move(session.id, None, finished=True)  # as before 0003: not in the totals
         service = SummaryService(Turns(db, Flow(mini), catalogs), min_group=1)
 
         summary = await service.summary(made)
@@ -496,7 +496,7 @@ async def test_the_sweep_retries_transient_failures_and_gives_up_on_the_rest(
             await db.roles.grant(user_id, "official", None, None)
             await db.digests.toggle(user_id)
         session = await db.sessions.start(1, made.id, "official", cursor=None)
-        await db.sessions.finish(session.id)
+        await db.sessions.move(session.id, None, finished=True)
         turns = Turns(db, Flow(mini), catalogs)
         services = Services(turns, catalogs, summaries=SummaryService(turns, 2))
         bot = FlakyBot({20: TimedOut(), 30: BadRequest("Chat not found"), 40: Forbidden("blocked")})
@@ -528,7 +528,7 @@ async def test_the_sweep_gives_up_on_a_subscriber_after_five_failures(
         await db.roles.grant(1, "official", None, None)
         await db.digests.toggle(1)
         session = await db.sessions.start(1, made.id, "official", cursor=None)
-        await db.sessions.finish(session.id)
+        await db.sessions.move(session.id, None, finished=True)
         turns = Turns(db, Flow(mini), catalogs)
         application = SimpleNamespace(bot=FlakyBot({10: NetworkError("down")}), bot_data={
             SERVICES: Services(turns, catalogs, summaries=SummaryService(turns, 2))})

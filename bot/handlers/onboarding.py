@@ -8,7 +8,7 @@ from bot import callbacks, screens
 from bot.context import BarazaContext
 from bot.handlers.replies import accessible, answer, replace
 from bot.handlers.access import INVITATION_PREFIX, redeem_invitation
-from storage import Database, Respondent
+from storage import Respondent, Tx
 from bot.handlers.delivery import continue_or_choose, show, show_current
 
 
@@ -29,16 +29,16 @@ async def start(update: Update, context: BarazaContext) -> None:
     await continue_or_choose(context, turn, welcome_back=True)
 
 
-async def _resubscribe(db: Database, respondent: Respondent) -> None:
+def _resubscribe(tx: Tx, respondent: Respondent) -> None:
     """/start brings someone who consented back to the announcements (after /stop too)."""
     if respondent.consented and not respondent.subscribed:
-        await db.respondents.set_subscribed(respondent.user_id, True)
+        tx.respondents.set_subscribed(respondent.user_id, True)
 
 
 async def stop(update: Update, context: BarazaContext) -> None:
     """Leave the announcements (/stop); answers and progress are kept."""
     entered = await context.services.turns.enter(
-        update, write=lambda db, respondent: db.respondents.set_subscribed(respondent.user_id, False))
+        update, write=lambda tx, respondent: tx.respondents.set_subscribed(respondent.user_id, False))
     if entered is None:
         return
     turn, _ = entered
@@ -66,9 +66,9 @@ async def pick_language(update: Update, context: BarazaContext,
     locale = services.catalogs.supported(action.locale)
     valid = locale is not None and locale == action.locale
 
-    async def choose(db: Database, respondent: Respondent) -> None:
+    def choose(tx: Tx, respondent: Respondent) -> None:
         if valid and locale is not None:
-            await db.respondents.set_locale(respondent.user_id, locale)
+            tx.respondents.set_locale(respondent.user_id, locale)
 
     entered = await services.turns.enter(update, write=choose)
     if entered is None:
@@ -99,11 +99,11 @@ async def consent(update: Update, context: BarazaContext, action: callbacks.Cons
     assert query is not None and query.message is not None
     was_consented = False
 
-    async def record(db: Database, respondent: Respondent) -> None:
+    def record(tx: Tx, respondent: Respondent) -> None:
         nonlocal was_consented
         was_consented = respondent.consented
         if action.agreed:
-            await services.turns.consent(db, respondent)
+            services.turns.consent(tx, respondent)
 
     entered = await services.turns.enter(update, write=record)
     if entered is None or entered[0].repeated_tap:

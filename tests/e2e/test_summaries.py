@@ -326,7 +326,7 @@ async def prepare_closing(database: Path, metep: Questionnaire, *,
         session = await db.sessions.start(7_100_001, made.id, "citizen", cursor=None)
         await db.sessions.save_answer(
             session.id, Answer("framework.info_law", option_id="yes"), metep.version)
-        await db.sessions.finish(session.id)
+        await db.sessions.move(session.id, None, finished=True)
     finally:
         await db.close()
 

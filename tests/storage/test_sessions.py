@@ -51,7 +51,7 @@ async def test_start_creates_an_unfinished_session_without_answers(
 
 async def test_start_returns_an_existing_session_unchanged(db: Database, session: Session) -> None:
     await db.sessions.save_answer(session.id, Answer("q1", option_id="yes"), 1)
-    await db.sessions.set_cursor(session.id, "p1.q2")
+    await db.sessions.move(session.id, "p1.q2")
 
     again = await db.sessions.start(USER, METEP, "citizen", cursor=None)
 
@@ -109,14 +109,25 @@ async def test_save_answer_refuses_an_answer_with_both_option_and_text(
         await db.sessions.save_answer(session.id, Answer("q1", option_id="yes", text="and more"), 1)
 
 
-async def test_set_cursor_moves_the_session_and_can_clear_it(
+async def test_move_goes_to_another_question_and_can_clear_the_cursor(
     db: Database, session: Session
 ) -> None:
-    await db.sessions.set_cursor(session.id, "p2.q1")
+    await db.sessions.move(session.id, "p2.q1")
     assert (await current(db)).cursor == "p2.q1"
+    assert not (await current(db)).finished
 
-    await db.sessions.set_cursor(session.id, None)
+    await db.sessions.move(session.id, None)
     assert (await current(db)).cursor is None
+
+
+async def test_move_forgets_the_message_that_showed_the_old_question(
+    db: Database, session: Session
+) -> None:
+    await db.sessions.set_prompt(session.id, 555)
+
+    await db.sessions.move(session.id, "p2.q1")
+
+    assert (await current(db)).prompt_message_id is None
 
 
 async def test_set_prompt_remembers_the_message_showing_the_question(
@@ -129,15 +140,15 @@ async def test_set_prompt_remembers_the_message_showing_the_question(
     assert (await current(db)).prompt_message_id is None
 
 
-async def test_finish_is_idempotent_and_keeps_the_first_time(
+async def test_finishing_is_idempotent_and_keeps_the_first_time(
     file_db: Database, db_path: Path
 ) -> None:
     await file_db.respondents.ensure(USER, chat_id=70)
     started = await file_db.sessions.start(USER, METEP, "citizen", cursor=None)
 
-    await file_db.sessions.finish(started.id)
+    await file_db.sessions.move(started.id, None, finished=True)
     first = query_file(db_path, "SELECT finished_at FROM sessions")
-    await file_db.sessions.finish(started.id)
+    await file_db.sessions.move(started.id, None, finished=True)
 
     assert query_file(db_path, "SELECT finished_at FROM sessions") == first
     assert (await current(file_db)).finished
@@ -150,11 +161,11 @@ SessionWrite = Callable[[Database], Awaitable[None]]
     "write",
     [
         lambda db: db.sessions.save_answer(404, Answer("q1", option_id="yes"), 1),
-        lambda db: db.sessions.set_cursor(404, "p1.q1"),
-        lambda db: db.sessions.finish(404),
+        lambda db: db.sessions.move(404, "p1.q1"),
+        lambda db: db.sessions.move(404, None, finished=True),
         lambda db: db.sessions.set_prompt(404, 1),
     ],
-    ids=["save_answer", "set_cursor", "finish", "set_prompt"],
+    ids=["save_answer", "move", "finish", "set_prompt"],
 )
 async def test_writes_to_an_unknown_session_raise_record_not_found(
     db: Database, write: SessionWrite

@@ -27,7 +27,7 @@ async def finished(db: Database, user_id: int, consultation: int = METEP, role: 
     session = await db.sessions.start(user_id, consultation, role, cursor=None)
     for answer in answers:
         await db.sessions.save_answer(session.id, answer, 1)
-    await db.sessions.finish(session.id)
+    await db.sessions.move(session.id, None, finished=True)
     return session
 
 

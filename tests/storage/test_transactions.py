@@ -8,7 +8,7 @@ import pytest
 
 from conversations.model import Answer
 from tests.storage.conftest import METEP
-from storage import Database, Respondent, Session
+from storage import Database, Respondent, Session, Tx
 
 USER = 7
 
@@ -41,7 +41,7 @@ async def test_a_transaction_commits_the_claim_the_answer_and_the_cursor_togethe
     async with db.transaction():
         assert await db.respondents.claim_update(USER, 100)
         await db.sessions.save_answer(session.id, Answer("q1", option_id="yes"), 1)
-        await db.sessions.set_cursor(session.id, "q2")
+        await db.sessions.move(session.id, "q2")
 
     assert (await respondent(db)).last_update_id == 100
     saved = await current(db)
@@ -66,7 +66,7 @@ async def test_a_transaction_that_raises_rolls_back_the_claim_and_the_answer_tog
 async def test_a_nested_transaction_joins_the_outer_one(db: Database, session: Session) -> None:
     async def nested() -> None:
         async with db.transaction():
-            await db.sessions.set_cursor(session.id, "q2")
+            await db.sessions.move(session.id, "q2")
             async with db.transaction():
                 await db.sessions.save_answer(session.id, Answer("q1", option_id="yes"), 1)
             raise Boom
@@ -96,7 +96,7 @@ async def test_a_cancelled_transaction_rolls_back_and_frees_the_database(
         await task
 
     assert (await current(db)).answers == {}
-    await asyncio.wait_for(db.sessions.set_cursor(session.id, "q2"), timeout=1)
+    await asyncio.wait_for(db.sessions.move(session.id, "q2"), timeout=1)
     assert (await current(db)).cursor == "q2"
 
 
@@ -166,9 +166,78 @@ async def test_closing_waits_for_an_open_transaction_to_commit(
         async with db.transaction():
             inside.set()
             await asyncio.sleep(0.02)
-            await db.sessions.finish(session.id)
+            await db.sessions.move(session.id, None, finished=True)
 
     task = asyncio.create_task(slow())
     await inside.wait()
     await db.close()
     await task  # finished before the connection closed, so it raised nothing
+
+
+async def test_work_run_atomically_commits_all_its_statements_together(
+    db: Database, session: Session
+) -> None:
+    def work(tx: Tx) -> bool:
+        claimed = tx.respondents.claim_update(USER, 100)
+        tx.sessions.save_answer(session.id, Answer("q1", option_id="yes"), 1)
+        tx.sessions.move(session.id, "q2")
+        return claimed
+
+    assert await db.atomically(work)
+
+    assert (await respondent(db)).last_update_id == 100
+    saved = await current(db)
+    assert (saved.cursor, dict(saved.answers)) == ("q2", {"q1": Answer("q1", option_id="yes")})
+
+
+async def test_work_run_atomically_that_raises_leaves_nothing_behind(
+    db: Database, session: Session
+) -> None:
+    def work(tx: Tx) -> None:
+        tx.respondents.claim_update(USER, 100)
+        tx.sessions.save_answer(session.id, Answer("q1", option_id="yes"), 1)
+        raise Boom
+
+    with pytest.raises(Boom):
+        await db.atomically(work)
+
+    assert (await respondent(db)).last_update_id == 0
+    assert (await current(db)).answers == {}
+    await asyncio.wait_for(db.sessions.move(session.id, "q2"), timeout=1)  # not left locked
+
+
+async def test_work_run_atomically_inside_a_transaction_joins_it(
+    db: Database, session: Session
+) -> None:
+    with pytest.raises(Boom):
+        async with db.transaction():
+            await db.atomically(lambda tx: tx.sessions.move(session.id, "q2"))
+            assert (await current(db)).cursor == "q2"  # seen inside, uncommitted
+            raise Boom
+
+    assert (await current(db)).cursor == "q1"
+
+
+async def test_work_run_atomically_waits_for_another_tasks_transaction(
+    db: Database, session: Session
+) -> None:
+    events: list[str] = []
+    inside = asyncio.Event()
+
+    async def slow() -> None:
+        async with db.transaction():
+            inside.set()
+            await asyncio.sleep(0.02)
+            await db.sessions.move(session.id, "q2")
+            events.append("transaction ends")
+
+    def work(tx: Tx) -> None:
+        events.append(f"work sees {tx.sessions.get(USER, METEP).cursor}")  # type: ignore[union-attr]
+
+    async def quick() -> None:
+        await inside.wait()
+        await db.atomically(work)
+
+    await asyncio.gather(slow(), quick())
+
+    assert events == ["transaction ends", "work sees q2"]
