@@ -30,18 +30,29 @@ SOURCE_LOCALE = "en"  # the language of the msgids; it has no catalog of its own
 RLM = "\u200f"
 FSI = "\u2068"
 PDI = "\u2069"
+_MEMO_LIMIT = 4096  # formatted numbers kept per locale
 
 
 @dataclass(frozen=True)
 class Translator:
-    """The gettext calls and number formats of one locale."""
+    """The gettext calls and number formats of one locale (one instance per locale, shared)."""
 
     locale: str
     catalog: gettext.NullTranslations
 
     @cached_property
+    def _babel(self) -> Locale:
+        # Parsed once: babel would parse the identifier again for every number it formats.
+        return Locale.parse(self.locale)
+
+    @cached_property
     def rtl(self) -> bool:
-        return Locale.parse(self.locale).character_order == "right-to-left"
+        return self._babel.character_order == "right-to-left"
+
+    @cached_property
+    def _numbers(self) -> dict[tuple[float, int], str]:
+        # Progress ("Question 7 of 37") and scores repeat the same few numbers on every screen.
+        return {}
 
     def _(self, message: str) -> str:
         return self.catalog.gettext(message)
@@ -54,13 +65,18 @@ class Translator:
 
     def number(self, value: float, decimals: int = 0) -> str:
         """A locale-formatted number, isolated in right-to-left text."""
-        pattern = "#,##0" + ("." + "0" * decimals if decimals else "")
-        text = format_decimal(value, format=pattern, locale=self.locale)
-        return self.isolate(text)
+        key = (value, decimals)
+        text = self._numbers.get(key)
+        if text is None:
+            pattern = "#,##0" + ("." + "0" * decimals if decimals else "")
+            text = self.isolate(format_decimal(value, format=pattern, locale=self._babel))
+            if len(self._numbers) < _MEMO_LIMIT:
+                self._numbers[key] = text
+        return text
 
     def moment(self, value: datetime) -> str:
         """A date and time in UTC, written the locale's way (consultations are scheduled in UTC)."""
-        return self.isolate(format_datetime(value, "short", tzinfo=UTC, locale=self.locale) + " UTC")
+        return self.isolate(format_datetime(value, "short", tzinfo=UTC, locale=self._babel) + " UTC")
 
     def isolate(self, text: str) -> str:
         """Wrap a value of unknown direction so it cannot reorder surrounding RTL text."""
@@ -78,6 +94,8 @@ class Catalogs:
 
     def __init__(self, catalogs: Mapping[str, gettext.NullTranslations]) -> None:
         self._catalogs = dict(catalogs)
+        self._translators = {locale: Translator(locale, catalog)
+                             for locale, catalog in self._catalogs.items()}
 
     @classmethod
     def load(cls, directory: Path = LOCALES_DIR) -> Catalogs:
@@ -109,7 +127,9 @@ class Catalogs:
         return self.supported(stored) or self.supported(language_code) or SOURCE_LOCALE
 
     def translator(self, locale: str) -> Translator:
-        return Translator(locale, self._catalogs.get(locale, self._catalogs[SOURCE_LOCALE]))
+        """The shipped locale's translator (English for a locale not shipped)."""
+        found = self._translators.get(locale)
+        return found if found is not None else Translator(locale, self._catalogs[SOURCE_LOCALE])
 
     def all(self) -> Iterable[Translator]:
         return (self.translator(locale) for locale in self.locales)

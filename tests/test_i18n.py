@@ -42,3 +42,19 @@ def test_languages_are_offered_by_their_own_names(catalogs: Catalogs) -> None:
     names = {locale: catalogs.autonym(locale) for locale in catalogs.locales}
     assert names["fr"] == "Français" and names["sw"] == "Kiswahili" and names["ar"] == "العربية"
     assert catalogs.locales[0] == "en"
+
+
+def test_a_number_formatted_again_is_the_same_whatever_was_formatted_before(
+    catalogs: Catalogs,
+) -> None:
+    fr = catalogs.translator("fr")
+
+    first = [fr.number(5), fr.number(5, decimals=1), fr.number(1234.5, decimals=1)]
+    again = [fr.number(5), fr.number(5, decimals=1), fr.number(1234.5, decimals=1)]
+
+    assert first == again == ["5", "5,0", "1\u202f234,5"]
+
+
+def test_each_locale_has_one_translator_shared_by_all_updates(catalogs: Catalogs) -> None:
+    assert catalogs.translator("sw") is catalogs.translator("sw")
+    assert catalogs.translator("sw").locale == "sw"
