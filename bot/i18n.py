@@ -30,7 +30,7 @@ SOURCE_LOCALE = "en"  # the language of the msgids; it has no catalog of its own
 RLM = "\u200f"
 FSI = "\u2068"
 PDI = "\u2069"
-_MEMO_LIMIT = 4096  # formatted numbers kept per locale
+_MEMO_LIMIT = 4096  # formatted whole numbers kept per locale
 
 
 @dataclass(frozen=True)
@@ -50,8 +50,8 @@ class Translator:
         return self._babel.character_order == "right-to-left"
 
     @cached_property
-    def _numbers(self) -> dict[tuple[float, int], str]:
-        # Progress ("Question 7 of 37") and scores repeat the same few numbers on every screen.
+    def _integers(self) -> dict[int, str]:
+        # Progress ("Question 7 of 37") repeats the same few whole numbers on every screen.
         return {}
 
     def _(self, message: str) -> str:
@@ -65,14 +65,20 @@ class Translator:
 
     def number(self, value: float, decimals: int = 0) -> str:
         """A locale-formatted number, isolated in right-to-left text."""
-        key = (value, decimals)
-        text = self._numbers.get(key)
+        # Only whole numbers are remembered: 0.0 and -0.0, or 1 and True, are equal keys that
+        # babel formats differently or refuses.
+        if decimals or not isinstance(value, int) or isinstance(value, bool):
+            return self._format(value, decimals)
+        text = self._integers.get(value)
         if text is None:
-            pattern = "#,##0" + ("." + "0" * decimals if decimals else "")
-            text = self.isolate(format_decimal(value, format=pattern, locale=self._babel))
-            if len(self._numbers) < _MEMO_LIMIT:
-                self._numbers[key] = text
+            text = self._format(value, 0)
+            if len(self._integers) < _MEMO_LIMIT:
+                self._integers[value] = text
         return text
+
+    def _format(self, value: float, decimals: int) -> str:
+        pattern = "#,##0" + ("." + "0" * decimals if decimals else "")
+        return self.isolate(format_decimal(value, format=pattern, locale=self._babel))
 
     def moment(self, value: datetime) -> str:
         """A date and time in UTC, written the locale's way (consultations are scheduled in UTC)."""

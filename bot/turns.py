@@ -97,6 +97,7 @@ class Turns:
         user, chat = update.effective_user, update.effective_chat
         assert user is not None and chat is not None
         query = update.callback_query
+        update_id = update.update_id  # read here: the work below runs on the database thread
         tap = None
         if query is not None and query.message is not None:
             tap = f"{query.message.message_id}:{query.data}"
@@ -104,7 +105,7 @@ class Turns:
         def work(tx: Tx) -> _Entered | None:
             # The whole update in one hand-off to the database thread: the engine is plain code.
             respondent = tx.respondents.ensure(user.id, chat.id)
-            if not tx.respondents.claim_update(user.id, update.update_id, tap):
+            if not tx.respondents.claim_update(user.id, update_id, tap):
                 return None
             claim = Claim.REPEATED_TAP if tap is not None and respondent.last_tap == tap else Claim.NEW
             if write is not None:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import inspect
 import sqlite3
+import threading
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager, suppress
 from typing import TypeVar
@@ -50,8 +53,10 @@ class Connection:
             if not outermost:
                 yield
                 return
-            await self._raw.execute("BEGIN IMMEDIATE")
             try:
+                # Inside the try: a task cancelled while BEGIN waits on the connection's thread
+                # must still queue the ROLLBACK, or the transaction stays open for everyone.
+                await self._raw.execute("BEGIN IMMEDIATE")
                 yield
                 await self._raw.execute("COMMIT")
             except BaseException:
@@ -62,24 +67,32 @@ class Connection:
         """Run ``work`` on the connection's thread in one hand-off; it joins this task's transaction.
 
         Each aiosqlite call is a hand-off to its thread and back (a thread wake-up and a loop
-        wake-up); several statements in one function pay for one.
+        wake-up); several statements in one function pay for one. ``work`` runs statements only:
+        it must not BEGIN, COMMIT or ROLLBACK, nor await (it is not on the event loop).
         """
         async with self._write_lock.hold():
-            return await self._on_thread(work)
+            return await self._on_thread(_synchronous, work)
 
     async def run_atomically(self, work: Work[T]) -> T:
         """Run ``work`` as one transaction (BEGIN IMMEDIATE … COMMIT) in one hand-off.
 
         Inside this task's open transaction it joins that one instead, like ``transaction()``.
+        A task cancelled while its work runs rolls it back, unless the COMMIT has already begun.
         """
         async with self._write_lock.hold() as outermost:
             if not outermost:
-                return await self._on_thread(work)
-            return await self._on_thread(_atomically, work)
+                return await self._on_thread(_synchronous, work)
+            abandoned = threading.Event()
+            try:
+                return await self._on_thread(_atomically, work, abandoned)
+            except asyncio.CancelledError:
+                abandoned.set()
+                raise
 
     async def _on_thread(self, function: Callable[..., T], *args: object) -> T:
         # aiosqlite has no public call for "run this function on the connection's thread", but
-        # every one of its methods is exactly that: _execute queues a call for its one thread.
+        # every one of its methods is exactly that: _execute queues a call for its one thread
+        # (the same in 0.20, 0.21 and 0.22; pyproject.toml bounds the version).
         raw = self._raw
         return await raw._execute(function, *args, raw._conn)
 
@@ -112,10 +125,26 @@ class Connection:
             await self._raw.execute("ROLLBACK")
 
 
-def _atomically(work: Work[T], connection: sqlite3.Connection) -> T:
+class _Abandoned(Exception):
+    """The task waiting for this work was cancelled before its COMMIT."""
+
+
+def _synchronous(work: Work[T], connection: sqlite3.Connection) -> T:
+    result = work(connection)
+    if inspect.isawaitable(result):
+        # An async repository method called by mistake: its statements would silently not run.
+        if inspect.iscoroutine(result):
+            result.close()
+        raise TypeError(f"work run on the database thread returned an awaitable: {result!r}")
+    return result
+
+
+def _atomically(work: Work[T], abandoned: threading.Event, connection: sqlite3.Connection) -> T:
     connection.execute("BEGIN IMMEDIATE")
     try:
-        result = work(connection)
+        result = _synchronous(work, connection)
+        if abandoned.is_set():
+            raise _Abandoned
         connection.execute("COMMIT")
     except BaseException:
         # As in _rollback: a failing ROLLBACK must not hide the error that caused it.

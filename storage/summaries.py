@@ -128,6 +128,8 @@ class SummaryRepository:
 
     async def add_many(self, cards: Mapping[int, ScoreCard]) -> int:
         """Add finished sessions' scores (by session id) to the totals, each once; how many were."""
+        if not cards:
+            return 0
         return await self._connection.run_atomically(lambda c: SummaryStatements(c).add_many(cards))
 
     async def tallies(self, consultation_id: int) -> list[Tally]:

@@ -55,6 +55,12 @@ def test_a_number_formatted_again_is_the_same_whatever_was_formatted_before(
     assert first == again == ["5", "5,0", "1\u202f234,5"]
 
 
+def test_numbers_that_compare_equal_are_still_written_as_themselves(catalogs: Catalogs) -> None:
+    en = catalogs.translator("en")
+
+    assert [en.number(0), en.number(-0.0), en.number(0)] == ["0", "-0", "0"]
+
+
 def test_each_locale_has_one_translator_shared_by_all_updates(catalogs: Catalogs) -> None:
     assert catalogs.translator("sw") is catalogs.translator("sw")
     assert catalogs.translator("sw").locale == "sw"

@@ -154,6 +154,14 @@ async def test_finishing_is_idempotent_and_keeps_the_first_time(
     assert (await current(file_db)).finished
 
 
+async def test_moving_a_finished_session_leaves_it_finished(db: Database, session: Session) -> None:
+    await db.sessions.move(session.id, None, finished=True)
+
+    await db.sessions.move(session.id, "p1.q1")
+
+    assert (await current(db)).finished
+
+
 SessionWrite = Callable[[Database], Awaitable[None]]
 
 
