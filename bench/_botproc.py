@@ -20,12 +20,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import cProfile
 import ctypes
 import gc
 import json
 import logging
-import resource
 import sys
 import time
 import warnings
@@ -34,19 +32,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-
-def memory() -> dict[str, int]:
-    found = {}
-    for line in Path("/proc/self/status").read_text().splitlines():
-        key, _, value = line.partition(":")
-        if key in ("VmRSS", "VmHWM"):
-            found[key.lower() + "_kb"] = int(value.split()[0])
-    return found
-
-
-def cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
+from _child import Profiling, cpu, memory, reply, start, stop
 
 
 def sqlite_kb() -> float | None:
@@ -100,31 +86,6 @@ def build(args: argparse.Namespace) -> Any:
     raise SystemExit(f"unknown bot {args.kind!r}")
 
 
-async def start(application: Any) -> None:
-    """bot.application.running's steps, for any Application."""
-    await application.initialize()
-    if application.post_init:
-        await application.post_init(application)
-    await application.start()
-    await application.updater.start_polling(
-        poll_interval=0, timeout=1, allowed_updates=["message", "callback_query"])
-
-
-async def stop(application: Any) -> None:
-    if application.updater.running:
-        await application.updater.stop()
-    if application.running:
-        await application.stop()
-    await application.shutdown()
-    if application.post_shutdown:
-        await application.post_shutdown(application)
-
-
-def reply(payload: dict[str, Any]) -> None:
-    sys.stdout.write(json.dumps(payload) + "\n")
-    sys.stdout.flush()
-
-
 async def main(args: argparse.Namespace) -> None:
     if args.tracemalloc:
         import tracemalloc
@@ -137,7 +98,7 @@ async def main(args: argparse.Namespace) -> None:
     reader = asyncio.StreamReader()
     await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
     reply({"ready": True, "startup_s": time.perf_counter() - began, "cpu": cpu(), **memory()})
-    profiler: cProfile.Profile | None = None
+    profiling = Profiling()
     snapshot = None
     while True:
         line = await reader.readline()
@@ -147,6 +108,8 @@ async def main(args: argparse.Namespace) -> None:
         name = command["cmd"]
         if name == "quit":
             break
+        if profiling.handle(command):
+            continue
         if name == "stats":
             reply({"cpu": cpu(), **memory(), "sqlite_kb": sqlite_kb(), "ptb_marked_ids": ptb_marked(application),
                    "periodic_persistence_runs": getattr(application, "periodic_runs", 0)})
@@ -163,16 +126,6 @@ async def main(args: argparse.Namespace) -> None:
             reply({"seconds": time.perf_counter() - t0, "cpu": cpu() - c0,
                    "periodic_runs": application.periodic_runs,
                    "periodic_seconds": application.periodic_seconds})
-        elif name == "profile_start":
-            profiler = cProfile.Profile()
-            profiler.enable()
-            reply({"ok": True})
-        elif name == "profile_stop":
-            assert profiler is not None
-            profiler.disable()
-            profiler.dump_stats(command["path"])
-            profiler = None
-            reply({"ok": True})
         elif name == "tracemalloc_top":
             import tracemalloc
 

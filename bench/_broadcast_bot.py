@@ -31,11 +31,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import cProfile
 import gc
 import json
 import logging
-import resource
 import sys
 import time
 import tracemalloc
@@ -44,33 +42,13 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from _child import Profiling, cpu, memory, reply, start, stop
+
 TEXTS = {  # the consultation both modes announce (broadcast_rate.py stores the same)
     "en": ("Budget hearings 2027", "Where should the county spend next year?"),
     "fr": ("Audiences budgétaires 2027", "Où dépenser l'an prochain ?"),
     "ar": ("جلسات الميزانية 2027", "أين ينبغي أن تنفق المقاطعة في العام المقبل؟"),
 }
-
-
-def memory() -> dict[str, Any]:
-    found: dict[str, Any] = {}
-    for line in Path("/proc/self/status").read_text().splitlines():
-        key, _, value = line.partition(":")
-        if key in ("VmRSS", "VmHWM"):
-            found[key.lower() + "_kb"] = int(value.split()[0])
-    if tracemalloc.is_tracing():
-        current, peak = tracemalloc.get_traced_memory()
-        found["traced_kb"], found["traced_peak_kb"] = current / 1024, peak / 1024
-    return found
-
-
-def cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
-
-
-def reply(payload: dict[str, Any]) -> None:
-    sys.stdout.write(json.dumps(payload) + "\n")
-    sys.stdout.flush()
 
 
 def build_baraza(args: argparse.Namespace) -> Any:
@@ -150,29 +128,6 @@ async def bare_send(application: Any, screens: dict[str, Any], first_id: int, lo
     return {"seconds": time.perf_counter() - began, "cpu": cpu() - c0, "waited_out": waited}
 
 
-async def start(application: Any, polling: bool) -> None:
-    """bot.application.running's steps."""
-    await application.initialize()
-    if application.post_init:
-        await application.post_init(application)
-    await application.start()
-    if polling:
-        await application.updater.start_polling(
-            poll_interval=0, timeout=1, allowed_updates=["message", "callback_query"])
-
-
-async def stop(application: Any) -> None:
-    if application.updater is not None and application.updater.running:
-        await application.updater.stop()
-    if application.running:
-        await application.stop()
-        if application.post_stop:
-            await application.post_stop(application)
-    await application.shutdown()
-    if application.post_shutdown:
-        await application.post_shutdown(application)
-
-
 def broadcast_share(share: float, rate: float) -> None:
     """What-if: the broadcast sender paces itself at ``share`` of the overall rate (its own
     limiter, a fifth of a second deep), so that it never fills PTB's shared limiter and other
@@ -223,7 +178,7 @@ async def main(args: argparse.Namespace) -> None:
     reader = asyncio.StreamReader()
     await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
     reply({"ready": True, "startup_s": time.perf_counter() - began, "cpu": cpu(), **memory()})
-    profiler: cProfile.Profile | None = None
+    profiling = Profiling()
     while True:
         line = await reader.readline()
         if not line:
@@ -232,6 +187,8 @@ async def main(args: argparse.Namespace) -> None:
         name = command["cmd"]
         if name == "quit":
             break
+        if profiling.handle(command):
+            continue
         if name == "stats":
             reply({"cpu": cpu(), **memory()})
         elif name == "gc_stats":  # the peaks are unaffected; the current figures drop the garbage
@@ -247,16 +204,6 @@ async def main(args: argparse.Namespace) -> None:
             result = await bare_send(application, screens, command["first_id"], command["locales"],
                                      DeliveryPolicy().concurrency)
             reply({**result, **memory()})
-        elif name == "profile_start":
-            profiler = cProfile.Profile()
-            profiler.enable()
-            reply({"ok": True})
-        elif name == "profile_stop":
-            assert profiler is not None
-            profiler.disable()
-            profiler.dump_stats(command["path"])
-            profiler = None
-            reply({"ok": True})
         else:
             reply({"error": f"unknown command {name!r}"})
     await stop(application)
