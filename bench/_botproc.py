@@ -22,7 +22,6 @@ import asyncio
 import contextlib
 import ctypes
 import gc
-import json
 import logging
 import sys
 import time
@@ -32,7 +31,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _child import Profiling, cpu, memory, reply, start, stop
+from _child import commands, cpu, memory, reply, start, stop
 
 
 def sqlite_kb() -> float | None:
@@ -94,22 +93,9 @@ async def main(args: argparse.Namespace) -> None:
     began = time.perf_counter()
     application = build(args)
     await start(application)
-    loop = asyncio.get_running_loop()
-    reader = asyncio.StreamReader()
-    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
-    reply({"ready": True, "startup_s": time.perf_counter() - began, "cpu": cpu(), **memory()})
-    profiling = Profiling()
     snapshot = None
-    while True:
-        line = await reader.readline()
-        if not line:
-            break
-        command = json.loads(line)
+    async for command in commands(began):
         name = command["cmd"]
-        if name == "quit":
-            break
-        if profiling.handle(command):
-            continue
         if name == "stats":
             reply({"cpu": cpu(), **memory(), "sqlite_kb": sqlite_kb(), "ptb_marked_ids": ptb_marked(application),
                    "periodic_persistence_runs": getattr(application, "periodic_runs", 0)})

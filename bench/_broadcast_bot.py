@@ -32,7 +32,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
-import json
 import logging
 import sys
 import time
@@ -42,7 +41,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from _child import Profiling, cpu, memory, reply, start, stop
+from _child import commands, cpu, memory, reply, start, stop
 
 TEXTS = {  # the consultation both modes announce (broadcast_rate.py stores the same)
     "en": ("Budget hearings 2027", "Where should the county spend next year?"),
@@ -174,21 +173,8 @@ async def main(args: argparse.Namespace) -> None:
     await start(application, polling=args.mode == "baraza")
     # Rendered before "ready", as Baraza renders them once per broadcast and language.
     screens = announcement_screens() if args.mode == "bare" else {}
-    loop = asyncio.get_running_loop()
-    reader = asyncio.StreamReader()
-    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
-    reply({"ready": True, "startup_s": time.perf_counter() - began, "cpu": cpu(), **memory()})
-    profiling = Profiling()
-    while True:
-        line = await reader.readline()
-        if not line:
-            break
-        command = json.loads(line)
+    async for command in commands(began):
         name = command["cmd"]
-        if name == "quit":
-            break
-        if profiling.handle(command):
-            continue
         if name == "stats":
             reply({"cpu": cpu(), **memory()})
         elif name == "gc_stats":  # the peaks are unaffected; the current figures drop the garbage

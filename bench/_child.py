@@ -6,11 +6,14 @@ with one JSON line on stdout (``reply``); ``_botproc.py`` and ``_broadcast_bot.p
 
 from __future__ import annotations
 
+import asyncio
 import cProfile
 import json
 import resource
 import sys
+import time
 import tracemalloc
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -83,3 +86,21 @@ class Profiling:
             return False
         reply({"ok": True})
         return True
+
+
+async def commands(began: float) -> AsyncIterator[dict[str, Any]]:
+    """Say "ready", then yield each command from stdin until ``quit`` or its end.
+
+    The profiling commands are carried out here; every other one is the caller's to answer.
+    """
+    reader = asyncio.StreamReader()
+    await asyncio.get_running_loop().connect_read_pipe(
+        lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
+    reply({"ready": True, "startup_s": time.perf_counter() - began, "cpu": cpu(), **memory()})
+    profiling = Profiling()
+    while line := await reader.readline():
+        command = json.loads(line)
+        if command["cmd"] == "quit":
+            return
+        if not profiling.handle(command):
+            yield command
