@@ -5,11 +5,11 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import partial
 
 from telegram import BotCommand, LinkPreviewOptions
 from telegram.constants import ParseMode
 from telegram.ext import (
-    AIORateLimiter,
     Application,
     ApplicationBuilder,
     CallbackQueryHandler,
@@ -25,10 +25,11 @@ from bot.config import Settings
 from bot.context import SERVICES, BarazaContext, Services
 from bot import digests, scheduling
 from bot.broadcasting import Broadcaster, DeliveryPolicy
-from bot.handlers import access, broadcasts, general, moderation, onboarding, questions, summaries
+from bot.handlers import access, broadcasts, flood, general, moderation, onboarding, questions, summaries
 from bot.i18n import SOURCE_LOCALE, Catalogs
 from bot.ordering import PerUserUpdateProcessor
 from bot.summaries import SummaryService
+from bot.traffic import TrafficLimiter
 from bot.turns import Turns
 from conversations.extract import message_context
 from conversations.flow import Flow
@@ -44,6 +45,7 @@ def build_application(settings: Settings, questionnaire: Questionnaire,
     """The bot, ready for ``run_polling``; the database is opened in ``post_init``."""
     catalogs = catalogs or Catalogs.load()
     screens.check_screens_fit(questionnaire, catalogs)
+    processor = update_processor or PerUserUpdateProcessor()
 
     async def post_init(application: Application) -> None:
         db = await Database.open(settings.database)
@@ -80,18 +82,17 @@ def build_application(settings: Settings, questionnaire: Questionnaire,
         .base_file_url(settings.base_file_url)
         .defaults(Defaults(parse_mode=ParseMode.HTML,
                            link_preview_options=LinkPreviewOptions(is_disabled=True)))
-        # The same rate as Telegram's, with a shallower bucket (0.8 s of messages instead of one
-        # second's): the two buckets then never drift into 429s, each of which pauses every call
-        # for a second (bench/RESULTS-broadcast-summary.md: 92-94% of the limit, then 97.8%).
-        .rate_limiter(AIORateLimiter(overall_max_rate=settings.messages_per_second * 0.8,
-                                     overall_time_period=0.8, max_retries=3))
-        .concurrent_updates(update_processor or PerUserUpdateProcessor())
+        # Conversation paced per chat, bulk (marked Traffic.BULK) also at the bulk rate.
+        .rate_limiter(TrafficLimiter(settings.messages_per_second,
+                                     settings.chat_messages_per_second, settings.chat_burst))
+        .concurrent_updates(processor)
         .context_types(ContextTypes(context=BarazaContext))
         .post_init(post_init)
         .post_stop(post_stop)
         .post_shutdown(post_shutdown)
         .build()
     )
+    processor.overflow = partial(flood.slow_down, application)
     add_handlers(application)
     return application
 

@@ -2,10 +2,12 @@
 
 One task per broadcast being sent, all sharing a fixed number of send slots, so that enough
 requests are in flight to keep to the rate limit despite each request's latency, and no more.
-Pacing is PTB's AIORateLimiter (Settings.messages_per_second, retrying a 429 a few times itself);
-this module decides what a failed send means for its delivery:
+Every call here is bulk traffic (``Traffic.BULK``): bot/traffic.py paces it at
+Settings.messages_per_second behind any reply to a person, and waits out every 429 itself. This
+module decides what a failed send means for its delivery:
 
-- 429 (flood control the limiter gave up on): wait ``retry_after`` and send again, not counted;
+- 429 (should one still reach here, from a bot without that limiter): wait ``retry_after`` and
+  send again, not counted;
 - 403 (the subscriber blocked the bot or left Telegram): 'blocked', and the respondent is marked
   blocked, so no broadcast writes to them again until they send /start;
 - 400 (a request a retry cannot fix): 'failed' at once;
@@ -40,13 +42,14 @@ from contextlib import aclosing, suppress
 from dataclasses import dataclass
 from datetime import timedelta
 
-from telegram import Bot
+from telegram.ext import ExtBot
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.warnings import PTBDeprecationWarning
 
 from bot import announcements
 from bot.i18n import Catalogs, Translator
 from bot.screens import Screen
+from bot.traffic import Traffic
 from storage import Broadcast, Consultation, Database, DeliveryCounts, Recipient
 from storage.broadcasts import Taken
 
@@ -79,7 +82,7 @@ class DeliveryPolicy:
 class Broadcaster:
     """Sends every unfinished broadcast; owned by the Application from post_init to post_stop."""
 
-    def __init__(self, bot: Bot, db: Database, catalogs: Catalogs,
+    def __init__(self, bot: ExtBot[None], db: Database, catalogs: Catalogs,
                  policy: DeliveryPolicy = DeliveryPolicy()) -> None:
         self._bot = bot
         self._db = db
@@ -210,7 +213,8 @@ class Broadcaster:
                         return  # skipped (unsubscribed, blocked), or the broadcast was stopped
                     try:
                         message = await self._bot.send_message(
-                            recipient.chat_id, screen.text, reply_markup=screen.keyboard, **paid)
+                            recipient.chat_id, screen.text, reply_markup=screen.keyboard,
+                            rate_limit_args=Traffic.BULK, **paid)
                     except BadRequest as error:  # a NetworkError in PTB's hierarchy, so first
                         self._outage.answered(ticket)
                         _logger.warning("Broadcast %s to %s refused: %s",
@@ -400,7 +404,7 @@ class _CircuitBreaker:
 class _Progress:
     """The moderator's progress message, edited in place only when its text changes."""
 
-    def __init__(self, bot: Bot, db: Database, broadcast: Broadcast, consultation: Consultation,
+    def __init__(self, bot: ExtBot[None], db: Database, broadcast: Broadcast, consultation: Consultation,
                  t: Translator) -> None:
         self._bot = bot
         self._db = db
@@ -422,7 +426,8 @@ class _Progress:
         try:
             await self._bot.send_message(
                 chat_id, announcements.report(self._t, self._consultation, counts,
-                                              broadcast.status, broadcast.stop_reason))
+                                              broadcast.status, broadcast.stop_reason),
+                rate_limit_args=Traffic.BULK)
         except TelegramError as error:
             _logger.warning("Could not report broadcast %s: %s", self._broadcast.id, error)
 
@@ -445,7 +450,8 @@ class _Progress:
         await self._db.broadcasts.set_progress_text(self._broadcast.id, screen.text)
         try:
             await self._bot.edit_message_text(screen.text, chat_id, message_id,
-                                              reply_markup=screen.keyboard)
+                                              reply_markup=screen.keyboard,
+                                              rate_limit_args=Traffic.BULK)
         except TelegramError as error:
             _logger.warning("Could not update the progress of broadcast %s: %s",
                             self._broadcast.id, error)

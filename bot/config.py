@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -23,9 +24,12 @@ class Settings:
     database: Path = Path("baraza.db")
     moderators: frozenset[int] = frozenset()
     questionnaire: Path = DEFAULT_QUESTIONNAIRE
-    # Telegram's overall limit; PTB's AIORateLimiter counts every call that names a chat,
-    # edits included. Tests against the emulator may raise it.
+    # Telegram's limit on bulk notifications (broadcasts, digests): bot/traffic.py paces calls
+    # marked Traffic.BULK at this rate. Tests against the emulator may raise it.
     messages_per_second: float = 30
+    # Telegram's limit on messages into one chat, with short bursts of chat_burst (every call).
+    chat_messages_per_second: float = 1.0
+    chat_burst: int = 3
     # Broadcasts with allow_paid_broadcast: up to 1000 messages a second, paid in Telegram Stars.
     paid_broadcast: bool = False
     # Summaries withhold any group with fewer finished respondents than this.
@@ -71,6 +75,7 @@ class Settings:
             moderators=frozenset(moderators),
             questionnaire=Path(env.get("BARAZA_QUESTIONNAIRE", "").strip() or DEFAULT_QUESTIONNAIRE),
             paid_broadcast=_paid_broadcast(env.get("BARAZA_PAID_BROADCAST", "").strip()),
+            chat_messages_per_second=_chat_rate(env.get("BARAZA_CHAT_RATE", "").strip()),
             min_group=_min_group(env.get("BARAZA_MIN_GROUP", "").strip()),
             pseudonym_key=_pseudonym_key(env.get("BARAZA_PSEUDONYM_KEY", "").strip()),
         )
@@ -93,6 +98,19 @@ def _pseudonym_key(text: str) -> bytes | None:
         raise ConfigError("BARAZA_PSEUDONYM_KEY is too short: use at least 16 characters "
                           "(for example the output of `openssl rand -hex 32`)")
     return text.encode()
+
+
+def _chat_rate(text: str) -> float:
+    if not text:
+        return Settings.chat_messages_per_second
+    try:
+        rate = float(text)
+    except ValueError:
+        rate = math.nan
+    if not rate > 0 or math.isinf(rate):
+        raise ConfigError(f"BARAZA_CHAT_RATE must be a positive number of messages a second into "
+                          f"one chat (Telegram allows about 1), got {text!r}")
+    return rate
 
 
 def _paid_broadcast(text: str) -> bool:

@@ -22,6 +22,7 @@ from telegram.ext import Application, CallbackContext
 from bot.context import SERVICES, Services
 from bot.handlers.summaries import render_chart, send_summary, summaries_of
 from bot.summary_screens import digest_heading
+from bot.traffic import Traffic
 from conversations.roles import Permission, allows
 from storage.summaries import DueDigest
 
@@ -133,7 +134,8 @@ async def _send_due(application: Application, services: Services, digest: DueDig
         try:
             await send_summary(application.bot, services, subscriber.chat_id, t, consultation, role,
                                summary=summary, chart=charts[t.locale], draw=False,
-                               heading=digest_heading(t, consultation, closed))
+                               heading=digest_heading(t, consultation, closed),
+                               traffic=Traffic.BULK)
         except Forbidden as error:
             await services.db.respondents.mark_blocked(subscriber.user_id)
             await digests.record_failure(digest.id, subscriber.user_id, str(error), give_up=True)

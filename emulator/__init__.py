@@ -11,7 +11,7 @@ from .models import (
     Entity,
     RejectedRequest,
 )
-from .ratelimit import RateLimit
+from .ratelimit import RateLimit, Refusal
 from .runner import run_emulator
 from .server import BotApiEmulator
 from .user import EmulatedUser
@@ -28,6 +28,7 @@ __all__ = [
     "EmulatorStats",
     "Entity",
     "RateLimit",
+    "Refusal",
     "RejectedRequest",
     "run_emulator",
 ]

@@ -22,7 +22,7 @@ from .hold import RequestHold
 from .methods import BotApi
 from .models import ApiCall, EmulatorStats, RejectedRequest
 from .payloads import Profile, chat_object, user_object
-from .ratelimit import RATE_LIMITED_METHODS, RateLimit, RateLimiter
+from .ratelimit import RATE_LIMITED_METHODS, RateLimit, RateLimiter, Refusal
 from .settings import command_key
 from .settling import IdleProbe, Settler
 from .updates import UpdateQueue, update_type
@@ -234,6 +234,23 @@ class BotApiEmulator:
         """End an outage."""
         self._outage.heal()
 
+    def throttle(self, chat_id: int | None, seconds: float) -> None:
+        """Flood control: for ``seconds``, answer 429 to every message into the chat, or with
+        None to every bulk message (to chats whose user has not written recently). Needs a
+        ``rate_limit``."""
+        if self._limiter is None:
+            raise RuntimeError("throttle() needs an emulator with a rate_limit")
+        self._limiter.block(chat_id, seconds)
+
+    @property
+    def refused_by_limit(self) -> dict[Refusal, int]:
+        """The 429s answered so far, by the limit that was exceeded."""
+        return dict(self._limiter.refused) if self._limiter is not None else {}
+
+    def is_bulk(self, chat_id: int) -> bool:
+        """Whether a message to the chat now counts against the bulk limit."""
+        return self._limiter is not None and self._limiter.is_bulk(chat_id)
+
     @property
     def failed_requests(self) -> int:
         """How many requests an outage has failed."""
@@ -256,6 +273,9 @@ class BotApiEmulator:
         """Queue any update for the bot (payload without update_id); returns it with its update_id."""
         update = self._updates.push(payload)
         self._settler.track(update["update_id"])
+        chat_id = _update_chat(update)
+        if self._limiter is not None and chat_id is not None:
+            self._limiter.wrote(chat_id)
         return update
 
     # -- settling --------------------------------------------------------------------------------

@@ -61,3 +61,38 @@ async def test_one_users_backlog_does_not_hold_up_another_user() -> None:
     backlog = [processor.process_update(update(i, 7), slow(f"flood {i}")) for i in range(1, 6)]
     await asyncio.gather(*backlog, processor.process_update(update(9, 8), quick()))
     assert log[0] == "other user"
+
+
+async def test_a_flooding_users_queue_is_bounded_and_they_are_told_once() -> None:
+    processor = PerUserUpdateProcessor(8, max_pending=3)
+    dropped: list[tuple[int, bool]] = []
+
+    async def overflow(update: Update, first: bool) -> None:
+        dropped.append((update.update_id, first))
+
+    processor.overflow = overflow
+    release = asyncio.Event()
+    handled: list[int] = []
+
+    async def work(update_id: int) -> None:
+        await release.wait()
+        handled.append(update_id)
+
+    flood = [asyncio.ensure_future(processor.process_update(update(i, 7), work(i)))
+             for i in range(1, 11)]
+    other = asyncio.ensure_future(processor.process_update(update(99, 8), work(99)))
+    await asyncio.sleep(0)
+    assert dropped == [(4, True)] + [(i, False) for i in range(5, 11)]
+    release.set()
+    await asyncio.gather(*flood, other)
+    assert sorted(handled) == [1, 2, 3, 99] and [h for h in handled if h != 99] == [1, 2, 3]
+    assert processor._locks == {} and processor._told == set()
+
+    # Once the queue has emptied, a new flood is told again.
+    release.clear()
+    again = [asyncio.ensure_future(processor.process_update(update(i, 7), work(i)))
+             for i in range(20, 25)]
+    await asyncio.sleep(0)
+    release.set()
+    await asyncio.gather(*again)
+    assert dropped[-2:] == [(23, True), (24, False)]

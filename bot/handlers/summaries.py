@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from telegram import Bot, Update
+from telegram import Update
 from telegram.error import Forbidden, TelegramError
+from telegram.ext import ExtBot
 
 from bot import callbacks, exports, screens
 from bot.context import BarazaContext, Services
@@ -26,6 +27,7 @@ from bot.summary_screens import (
     nothing_answered,
     summary_screen,
 )
+from bot.traffic import Traffic
 from bot.turns import Turn
 from conversations.roles import Permission, Role
 from conversations.summaries import Summary
@@ -47,21 +49,22 @@ def summaries_of(services: Services) -> SummaryService:
     return services.summaries
 
 
-async def send_summary(bot: Bot, services: Services, chat_id: int, t: Translator,
+async def send_summary(bot: ExtBot[None], services: Services, chat_id: int, t: Translator,
                        consultation: Consultation, role: Role, *, summary: Summary | None = None,
                        heading: str | None = None, chart: bytes | None = None,
-                       draw: bool = True) -> None:
+                       draw: bool = True, traffic: Traffic | None = None) -> None:
     """The summary as text, then its chart (skipped while nobody has finished).
 
     ``chart`` is one already drawn; without it the chart is drawn here, unless ``draw`` is False
     (it could not be drawn). The text is what matters: a chart that cannot be drawn or sent is
-    logged and left out (a blocked bot, ``Forbidden``, is still raised).
+    logged and left out (a blocked bot, ``Forbidden``, is still raised). ``traffic``: how the
+    sends are paced (bot/traffic.py; a reply by default, digests are bulk).
     """
     questionnaire = services.questionnaire
     summary = summary or await summaries_of(services).summary(consultation)
     screen = summary_screen(t, questionnaire, consultation, summary, role)
     text = screen.text if heading is None else heading + "\n\n" + screen.text
-    await bot.send_message(chat_id, text, reply_markup=screen.keyboard)
+    await bot.send_message(chat_id, text, reply_markup=screen.keyboard, rate_limit_args=traffic)
     if summary.everyone.finished == 0:
         return
     if chart is None and draw:
@@ -69,7 +72,8 @@ async def send_summary(bot: Bot, services: Services, chat_id: int, t: Translator
     if chart is None:
         return
     try:
-        await bot.send_photo(chat_id, photo=chart, caption=chart_caption(t, consultation))
+        await bot.send_photo(chat_id, photo=chart, caption=chart_caption(t, consultation),
+                             rate_limit_args=traffic)
     except Forbidden:
         raise
     except TelegramError:
