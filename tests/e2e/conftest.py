@@ -25,16 +25,16 @@ TOKEN = "424242:E2E-TEST"
 
 
 class TrackingUpdateProcessor(PerUserUpdateProcessor):
-    """Knows which updates the bot has finished, so tests wait exactly as long as needed."""
+    """Knows which updates the bot has finished (or dropped), so tests wait exactly as long as needed."""
 
     def __init__(self) -> None:
         super().__init__()
         self.finished: set[int] = set()
 
-    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+    async def process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         try:
-            await super().do_process_update(update, coroutine)
-        finally:
+            await super().process_update(update, coroutine)
+        finally:  # handled, or dropped (a flooding user's)
             self.finished.add(getattr(update, "update_id", -1))
 
     def done(self, update_id: int) -> bool:
@@ -72,10 +72,12 @@ async def emulator() -> AsyncIterator[BotApiEmulator]:
 
 @pytest.fixture
 def settings(emulator: BotApiEmulator, tmp_path: Path) -> Settings:
-    # The emulator does not limit by default; a high rate keeps the limiter in the path
-    # without making 50 concurrent respondents wait for Telegram's 30 messages a second.
+    # The emulator does not limit by default; high rates keep the limiter in the path without
+    # making a test that taps as fast as the bot answers wait a second a tap, as a script in one
+    # chat would on Telegram (tests/e2e/test_traffic.py keeps Telegram's rates).
     return Settings(token=TOKEN, api_url=emulator.api_root, database=tmp_path / "baraza.db",
-                    moderators=frozenset({1}), messages_per_second=1000)
+                    moderators=frozenset({1}), messages_per_second=1000,
+                    chat_messages_per_second=1000)
 
 
 @pytest.fixture
@@ -95,7 +97,9 @@ class BotProcess:
 
     def __init__(self, emulator: BotApiEmulator, database: Path) -> None:
         self.env = {**os.environ, "TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_API_URL": emulator.api_root,
-                    "BARAZA_DB": str(database), "BARAZA_LOG_LEVEL": "WARNING"}
+                    "BARAZA_DB": str(database), "BARAZA_LOG_LEVEL": "WARNING",
+                    # The tests tap as fast as the bot answers (see the settings fixture).
+                    "BARAZA_CHAT_RATE": "1000"}
         self.process: asyncio.subprocess.Process | None = None
 
     async def start(self) -> None:
