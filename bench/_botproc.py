@@ -12,7 +12,8 @@ answering each with one JSON line on stdout (logging goes to stderr):
     {"cmd": "quit"}              stop the bot as run_polling would, then exit
 
 All three bots are started the same way (the steps of ``bot.application.running``) with the same
-polling settings, and all get an AIORateLimiter with the same ``--rate``.
+polling settings. The bare and pickle bots get an AIORateLimiter of ``--rate`` (none with 0),
+Baraza its own limiter with ``--rate`` as the bulk rate and ``--chat-rate`` per chat.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import logging
 import sys
 import time
 import warnings
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -72,6 +74,8 @@ def build(args: argparse.Namespace) -> Any:
 
         settings = Settings(token=args.token, api_url=args.api_root, database=Path(args.database),
                             messages_per_second=args.rate)
+        if args.chat_rate is not None:
+            settings = replace(settings, chat_messages_per_second=args.chat_rate)
         return build_application(settings, load_questionnaire(settings.questionnaire))
     if args.kind == "bare":
         from bare_bot import build_bare_application
@@ -137,13 +141,17 @@ if __name__ == "__main__":
     parser.add_argument("kind", choices=["baraza", "bare", "pickle"])
     parser.add_argument("--api-root", required=True)
     parser.add_argument("--token", required=True)
-    parser.add_argument("--rate", type=float, required=True)
+    parser.add_argument("--rate", type=float, required=True,
+                        help="Baraza: the bulk rate; the others: AIORateLimiter's (0: none)")
+    parser.add_argument("--chat-rate", type=float, default=None,
+                        help="Baraza: messages a second per chat (default: as shipped)")
     parser.add_argument("--database")
     parser.add_argument("--pickle")
     parser.add_argument("--screens", help="the bare bot's recorded screens (JSON)")
     parser.add_argument("--on-flush", action="store_true")
     parser.add_argument("--tracemalloc", action="store_true")
-    parser.add_argument("--whatif", choices=["inline-sqlite"], help="see _whatif.py")
+    parser.add_argument("--whatif", choices=["inline-sqlite", "previous-limiter"],
+                        help="see _whatif.py")
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)

@@ -29,9 +29,11 @@ from typing import Any
 
 BENCH_DIR = Path(__file__).resolve().parent
 TOKEN = "424242:BENCH-TOKEN"
-# PTB's AIORateLimiter counts every call naming a chat (edits included) against overall_max_rate,
-# 30/s by default. Every bot in these benchmarks gets the same limiter with this rate, high enough
-# never to wait, so the limiter's bookkeeping stays in the path but never throttles.
+# Rates high enough never to wait, so that a limiter's bookkeeping stays in the path but never
+# throttles: the bare and pickle bots get PTB's AIORateLimiter with this overall rate, Baraza its
+# TrafficLimiter with this bulk and per-chat rate (a respondent tapping as fast as the bot answers
+# is a script, which Baraza as shipped holds to about one message a second in its chat).
+# bench/traffic.py runs Baraza as shipped instead.
 RATE = 100_000.0
 QUESTIONNAIRE_KEY = "metep"  # the ConversationHandler's name in the pickle baseline
 
@@ -168,10 +170,13 @@ class BotProcess:
 
     def __init__(self, kind: str, api_root: str, *, database: Path | None = None,
                  pickle_path: Path | None = None, on_flush: bool = False, screens: Path | None = None,
-                 rate: float = RATE, tracemalloc: bool = False, whatif: str | None = None) -> None:
+                 rate: float = RATE, chat_rate: float | None = RATE, tracemalloc: bool = False,
+                 whatif: str | None = None) -> None:
         self.kind = kind
         self.args = [sys.executable, str(BENCH_DIR / "_botproc.py"), kind,
                      "--api-root", api_root, "--token", TOKEN, "--rate", str(rate)]
+        if chat_rate is not None:  # None: Baraza's own per-chat pace, as shipped
+            self.args += ["--chat-rate", str(chat_rate)]
         if database is not None:
             self.args += ["--database", str(database)]
         if pickle_path is not None:
@@ -247,11 +252,12 @@ class BotProcess:
 
 
 @contextlib.asynccontextmanager
-async def emulator_running():  # noqa: ANN201
-    """A fresh emulator for one bot run (a new bot never sees an old bot's updates)."""
+async def emulator_running(rate_limit: Any = None):  # noqa: ANN201
+    """A fresh emulator for one bot run (a new bot never sees an old bot's updates);
+    ``rate_limit``: an ``emulator.RateLimit`` to enforce, as Telegram does."""
     from emulator import BotApiEmulator
 
-    emulator = BotApiEmulator(token=TOKEN, history=1000)
+    emulator = BotApiEmulator(token=TOKEN, history=1000, rate_limit=rate_limit)
     await emulator.start()
     try:
         yield emulator

@@ -7,9 +7,9 @@ inline keyboard Baraza sent. A tap is then one dictionary lookup, ``answerCallba
 ``editMessageText`` with that screen; /start sends the greeting. What is left is PTB, httpx and
 the emulator: the floor Baraza's per-tap cost is measured against.
 
-It is built like Baraza's Application (same Defaults, the same AIORateLimiter rate, updates
-processed concurrently up to 64 at a time as Baraza's PerUserUpdateProcessor allows) and run by
-``_botproc.py`` exactly like the others.
+It is built like Baraza's Application (same Defaults, updates processed concurrently up to 64 at
+a time as Baraza's PerUserUpdateProcessor allows; an AIORateLimiter of ``rate``, or none with 0)
+and run by ``_botproc.py`` exactly like the others.
 """
 
 from __future__ import annotations
@@ -54,17 +54,18 @@ def build_bare_application(api_root: str, token: str, screens_path: Path, *, rat
         if screen is not None:
             await query.edit_message_text(screen[0], reply_markup=screen[1])
 
-    application = (
+    builder = (
         ApplicationBuilder()
         .token(token)
         .base_url(f"{api_root}/bot")
         .base_file_url(f"{api_root}/file/bot")
         .defaults(Defaults(parse_mode=ParseMode.HTML,
                            link_preview_options=LinkPreviewOptions(is_disabled=True)))
-        .rate_limiter(AIORateLimiter(overall_max_rate=rate, max_retries=3))
         .concurrent_updates(64)
-        .build()
     )
+    if rate > 0:  # 0: no rate limiter at all, the floor
+        builder = builder.rate_limiter(AIORateLimiter(overall_max_rate=rate, max_retries=3))
+    application = builder.build()
     application.add_handler(CommandHandler("start", start))
     application.add_handler(CallbackQueryHandler(tap))
     return application

@@ -285,10 +285,13 @@ class Run:
                 - self.memory_before.get("traced_kb", float("nan")))
 
 
-def emulator_for(rate: float, subscribers: dict[int, str], run: Run) -> Any:
+def emulator_for(rate: float, subscribers: dict[int, str], run: Run, limit: Any = None) -> Any:
+    """An emulator answering 429 beyond ``rate`` bulk messages a second (or as ``limit`` says)
+    that stamps each subscriber's announcement into ``run.arrivals``."""
     from emulator import BotApiEmulator, RateLimit
 
-    emulator = BotApiEmulator(token=TOKEN, rate_limit=RateLimit(per_second=rate), history=100)
+    emulator = BotApiEmulator(token=TOKEN, rate_limit=limit or RateLimit(per_second=rate),
+                              history=100)
     for user_id, locale in subscribers.items():
         user = emulator.user(user_id, language_code=locale)
         queue = user.subscribe()

@@ -84,7 +84,8 @@ def build_application(settings: Settings, questionnaire: Questionnaire,
                            link_preview_options=LinkPreviewOptions(is_disabled=True)))
         # Conversation paced per chat, bulk (marked Traffic.BULK) also at the bulk rate.
         .rate_limiter(TrafficLimiter(settings.messages_per_second,
-                                     settings.chat_messages_per_second, settings.chat_burst))
+                                     settings.chat_messages_per_second, settings.chat_burst,
+                                     activity=processor.activity))
         .concurrent_updates(processor)
         .context_types(ContextTypes(context=BarazaContext))
         .post_init(post_init)

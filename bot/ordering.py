@@ -10,6 +10,8 @@ from typing import Any
 from telegram import Update
 from telegram.ext import BaseUpdateProcessor
 
+from bot.traffic import Activity
+
 _logger = logging.getLogger(__name__)
 
 # Called for an update dropped because its user has too many waiting; the flag is True for the
@@ -32,6 +34,7 @@ class PerUserUpdateProcessor(BaseUpdateProcessor):
         super().__init__(max_concurrent_updates)
         self.max_pending = max_pending
         self.overflow: Overflow | None = None
+        self.activity = Activity()  # bulk sends give way to the updates being handled
         self._locks: dict[int, asyncio.Lock] = {}
         self._waiting: dict[int, int] = {}
         self._told: set[int] = set()  # users dropped from since their queue was last empty
@@ -68,7 +71,8 @@ class PerUserUpdateProcessor(BaseUpdateProcessor):
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         """Run the handlers (ordering and the concurrency limit are already applied)."""
-        await coroutine
+        with self.activity.handling():
+            await coroutine
 
     async def initialize(self) -> None:
         """Nothing to open."""

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from telegram.error import RetryAfter
 
-from bot.traffic import Pace, Traffic, TrafficLimiter
+from bot.traffic import CHAT_MARGIN, Activity, Pace, Traffic, TrafficLimiter
 
 
 class FakeTime:
@@ -97,7 +97,8 @@ async def test_conversation_in_many_chats_never_waits_however_many_there_are(
 
 
 async def test_one_chat_is_held_to_the_per_chat_rate_after_a_small_burst(clock: FakeTime) -> None:
-    limiter, api = limiter_for(clock, bulk_rate=30, chat_rate=1, chat_burst=3), Api(clock)
+    # Paced a tenth below the rate given (CHAT_MARGIN): 1.11 a second is one a second here.
+    limiter, api = limiter_for(clock, bulk_rate=30, chat_rate=1 / CHAT_MARGIN, chat_burst=3), Api(clock)
     await asyncio.gather(*(api.call(limiter, "sendMessage", 7) for _ in range(6)),
                          api.call(limiter, "sendMessage", 8))
     assert [at for at, _, chat in api.sent if chat == 7] == [0.0, 0.0, 0.0, 1.0, 2.0, 3.0]
@@ -167,3 +168,38 @@ async def test_only_chats_with_recent_sends_are_remembered(clock: FakeTime) -> N
         await api.call(limiter, "sendMessage", chat)
         clock.now += 0.01
     assert limiter.chats_paced < 1100  # ~3 s of chats at most, not every chat ever written to
+
+
+async def test_bulk_gives_way_while_an_update_is_being_handled() -> None:
+    activity = Activity()
+    limiter = TrafficLimiter(bulk_rate=1000, activity=activity)
+    api = Api(FakeTime())
+    with activity.handling():
+        bulk = asyncio.ensure_future(api.call(limiter, "sendMessage", 1000, Traffic.BULK))
+        await asyncio.sleep(0.01)
+        assert api.sent == [], "a bulk send went out while an update was being handled"
+        await api.call(limiter, "sendMessage", 7)  # the reply itself is not held back
+    await bulk
+    assert [chat for _, _, chat in api.sent] == [7, 1000]
+
+
+async def test_a_reply_waiting_for_its_chat_does_not_hold_bulk_back() -> None:
+    activity = Activity()
+    limiter = TrafficLimiter(bulk_rate=1000, chat_rate=5, chat_burst=1, activity=activity)
+    api = Api(FakeTime())
+    with activity.handling():
+        await api.call(limiter, "sendMessage", 7)
+        second = asyncio.ensure_future(api.call(limiter, "sendMessage", 7))  # waits ~0.2 s
+        await asyncio.sleep(0.01)
+        await api.call(limiter, "sendMessage", 1000, Traffic.BULK)
+        assert [chat for _, _, chat in api.sent] == [7, 1000]
+        await second
+
+
+async def test_bulk_is_held_back_by_updates_for_a_bounded_time_only() -> None:
+    activity = Activity()
+    limiter = TrafficLimiter(bulk_rate=1000, activity=activity)
+    api = Api(FakeTime())
+    with activity.handling():  # an update that never ends
+        await asyncio.wait_for(api.call(limiter, "sendMessage", 1000, Traffic.BULK), 1)
+    assert len(api.sent) == 1
