@@ -167,8 +167,8 @@ async def main(args: argparse.Namespace) -> None:
     print(f"Per size: the three bots run side by side (each its own process and emulator) and take "
           f"turns: {rounds} rounds of {per_round} new and {per_round} known respondents walking to "
           f"the end, one at a time. CPU per answer is each bot's best round (other work on a shared "
-          f"machine only adds to it); median and worst are shown. AIORateLimiter("
-          f"overall_max_rate={RATE:g}) for all; a new respondent's walk has {len(plan)} answers.\n")
+          f"machine only adds to it); median and worst are shown. A rate limiter at "
+          f"{RATE:g}/s for all (never waiting); a new respondent's walk has {len(plan)} answers.\n")
     started = now()
     results: list[Result] = []
     with tempfile.TemporaryDirectory(prefix="bench-baseline-") as tmp:

@@ -404,8 +404,8 @@ class _CircuitBreaker:
 class _Progress:
     """The moderator's progress message, edited in place only when its text changes."""
 
-    def __init__(self, bot: ExtBot[None], db: Database, broadcast: Broadcast, consultation: Consultation,
-                 t: Translator) -> None:
+    def __init__(self, bot: ExtBot[None], db: Database, broadcast: Broadcast,
+                 consultation: Consultation, t: Translator) -> None:
         self._bot = bot
         self._db = db
         self._broadcast = broadcast

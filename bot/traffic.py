@@ -153,7 +153,9 @@ class TrafficLimiter(BaseRateLimiter[Traffic]):
                  clock: Callable[[], float] | None = None) -> None:
         # A bulk bucket shallower than Telegram's second's worth: the two then never drift into
         # a 429 (bench/RESULTS-broadcast-summary.md: 92-94% of the limit with 1 s, 97.8% with 0.8).
-        self._bulk = Pace(bulk_rate, bulk_burst if bulk_burst is not None else max(1, 0.8 * bulk_rate))
+        if bulk_burst is None:
+            bulk_burst = max(1, 0.8 * bulk_rate)
+        self._bulk = Pace(bulk_rate, bulk_burst)
         self._paid = Pace(paid_rate, max(1, 0.8 * paid_rate))
         self._chat_rate = chat_rate
         self._chat_burst = chat_burst

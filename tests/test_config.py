@@ -61,3 +61,15 @@ def test_bad_values_are_named_in_one_line(env: dict[str, str], message: str) -> 
     with pytest.raises(ConfigError, match=message) as caught:
         Settings.from_env(env)
     assert "\n" not in str(caught.value)
+
+
+def test_one_chat_gets_telegrams_one_message_a_second_unless_configured() -> None:
+    assert Settings.from_env({"TELEGRAM_BOT_TOKEN": TOKEN}).chat_messages_per_second == 1.0
+    settings = Settings.from_env({"TELEGRAM_BOT_TOKEN": TOKEN, "BARAZA_CHAT_RATE": "2.5"})
+    assert settings.chat_messages_per_second == 2.5
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "fast", "inf", "nan"])
+def test_a_chat_rate_that_is_no_positive_number_is_refused(value: str) -> None:
+    with pytest.raises(ConfigError, match="BARAZA_CHAT_RATE must be a positive number"):
+        Settings.from_env({"TELEGRAM_BOT_TOKEN": TOKEN, "BARAZA_CHAT_RATE": value})

@@ -98,7 +98,8 @@ async def test_conversation_in_many_chats_never_waits_however_many_there_are(
 
 async def test_one_chat_is_held_to_the_per_chat_rate_after_a_small_burst(clock: FakeTime) -> None:
     # Paced a tenth below the rate given (CHAT_MARGIN): 1.11 a second is one a second here.
-    limiter, api = limiter_for(clock, bulk_rate=30, chat_rate=1 / CHAT_MARGIN, chat_burst=3), Api(clock)
+    limiter = limiter_for(clock, bulk_rate=30, chat_rate=1 / CHAT_MARGIN, chat_burst=3)
+    api = Api(clock)
     await asyncio.gather(*(api.call(limiter, "sendMessage", 7) for _ in range(6)),
                          api.call(limiter, "sendMessage", 8))
     assert [at for at, _, chat in api.sent if chat == 7] == [0.0, 0.0, 0.0, 1.0, 2.0, 3.0]

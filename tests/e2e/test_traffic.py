@@ -65,7 +65,7 @@ def ok_sends(calls: list[ApiCall], chats: set[int] | None = None) -> list[int]:
 
 
 def sending(database: Path) -> set[int]:
-    """Deliveries taken by the sender and not yet answered: waiting for their turn, or on the wire."""
+    """Deliveries taken by the sender, not yet answered: waiting for their turn, or on the wire."""
     return {row[0] for row in query_file(  # type: ignore[misc]
         database, "SELECT user_id FROM deliveries WHERE status = 'sending'")}
 
