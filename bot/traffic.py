@@ -37,11 +37,13 @@ _logger = logging.getLogger(__name__)
 
 # Telegram's rate for broadcasts with allow_paid_broadcast (paid in Telegram Stars).
 PAID_BULK_RATE = 1000.0
-# Longest a bulk send waits for the updates being handled (Activity.give_way): an update takes
-# a few milliseconds, and a send held back keeps its broadcast slot, so that 30 slots held 0.05 s
-# each still allow 500 sends a second (200 paid slots, 3000); and below the bulk bucket's margin
-# under Telegram's (0.2 s of messages), so that sends let go together do not exceed its bucket.
-BULK_YIELD = 0.05
+# Longest a bulk send waits for the updates being handled (Activity.give_way). Under load an
+# update takes tens of milliseconds, and bulk sends let go before it ends slow it down again
+# (bench/RESULTS.md: with 0.05 s a reply's p95 was 4x its idle figure during a 300/s broadcast).
+# A send held back keeps its broadcast slot, so a steady stream of updates slows a broadcast to
+# 30 slots a second at worst (200 paid), never below the shipped bulk rate of 30; sends let go
+# together are at most those 30 (or 200), inside Telegram's bucket, which refilled meanwhile.
+BULK_YIELD = 1.0
 # A chat is paced a little below the rate given: a request that left late and one that left on
 # time can reach Telegram closer together than they were sent, and its bucket counts arrivals.
 CHAT_MARGIN = 0.9
