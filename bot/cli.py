@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 from bot.application import build_application, running
 from bot.config import ConfigError, Settings
+from bot.i18n import CatalogError
 from conversations.loader import QuestionnaireError, load_questionnaire
 from storage import StorageError
 
@@ -41,7 +42,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print("TELEGRAM_BOT_TOKEN is not set: starting the local sandbox instead.",
                       file=sys.stderr)
             sandbox()
-    except (ConfigError, QuestionnaireError, StorageError) as error:
+    except (CatalogError, ConfigError, QuestionnaireError, StorageError) as error:
         print(f"baraza: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

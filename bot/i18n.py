@@ -4,6 +4,10 @@ A :class:`Translator` is built for each update from the respondent's stored choi
 Telegram's ``language_code``, else English, and handed to whatever renders text. Handlers
 never format numbers themselves: babel does it for the locale, and for right-to-left scripts
 numbers are isolated so they do not reorder the words around them.
+
+The compiled catalogs live in the repository's ``locales/`` and are installed as the package
+``baraza_locales``; ``locales/LINGUAS`` names the locales that ship, and every one of them must
+load at start-up.
 """
 
 from __future__ import annotations
@@ -13,6 +17,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from datetime import UTC, datetime
+from importlib import resources
+from importlib.resources.abc import Traversable
 from pathlib import Path
 
 from babel import Locale
@@ -21,8 +27,32 @@ from babel.numbers import format_decimal
 from babel.support import NullTranslations, Translations
 
 DOMAIN = "baraza"
-LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
 SOURCE_LOCALE = "en"  # the language of the msgids; it has no catalog of its own
+LINGUAS = "LINGUAS"  # gettext's list of the shipped locales, beside their catalogs
+# Own names babel's CLDR data words differently from how the language names itself on a menu.
+AUTONYMS = {"id": "Bahasa Indonesia", "az": "azərbaycan dili", "uz": "oʻzbekcha"}
+# The digits of the CLDR numbering systems that shipped locales use by default. babel writes a
+# numbering system's symbols (numbering_system="default") but always ASCII digits.
+DIGITS = {"latn": "0123456789", "arab": "٠١٢٣٤٥٦٧٨٩", "arabext": "۰۱۲۳۴۵۶۷۸۹"}
+
+
+class CatalogError(Exception):
+    """A locale listed as shipped has no compiled catalog (or a broken one)."""
+
+
+def _locales_dir() -> Traversable:
+    """The compiled catalogs: the checkout's ``locales/`` beside the code, else the installed
+    ``baraza_locales`` package (a wheel ships them there)."""
+    checkout = Path(__file__).resolve().parent.parent / "locales"
+    if (checkout / LINGUAS).is_file():
+        return checkout
+    try:
+        return resources.files("baraza_locales")
+    except ModuleNotFoundError:
+        return checkout  # neither: load() says which catalog is missing
+
+
+LOCALES_DIR = _locales_dir()
 
 # Unicode bidi controls (UAX #9): a right-to-left mark starting each line fixes the paragraph
 # direction even when it begins with a digit or Latin text; first-strong isolates keep an
@@ -48,6 +78,18 @@ class Translator:
     @cached_property
     def rtl(self) -> bool:
         return self._babel.character_order == "right-to-left"
+
+    @cached_property
+    def _digits(self) -> dict[int, int] | None:
+        # The locale's CLDR default digits (Persian writes ۱۲۳), as a str.translate table.
+        system = self._babel.default_numbering_system
+        if system not in DIGITS:
+            raise CatalogError(f"no digits known for the numbering system {system!r} of "
+                               f"{self.locale!r}: add them to bot.i18n.DIGITS")
+        return None if system == "latn" else str.maketrans(DIGITS["latn"], DIGITS[system])
+
+    def _localised_digits(self, text: str) -> str:
+        return text if self._digits is None else text.translate(self._digits)
 
     @cached_property
     def _integers(self) -> dict[int, str]:
@@ -76,13 +118,27 @@ class Translator:
                 self._integers[value] = text
         return text
 
-    def _format(self, value: float, decimals: int) -> str:
+    def signed(self, value: int) -> str:
+        """A whole number with its sign, +23, -8, 0 (isolated in right-to-left text)."""
+        return self.isolate(("+" if value > 0 else "") + self.plain_number(value))
+
+    def plain_number(self, value: float, decimals: int = 0) -> str:
+        """A locale-formatted number without isolation, for text that is not a message (a chart)."""
         pattern = "#,##0" + ("." + "0" * decimals if decimals else "")
-        return self.isolate(format_decimal(value, format=pattern, locale=self._babel))
+        return self._localised_digits(format_decimal(value, format=pattern, locale=self._babel,
+                                                     numbering_system="default"))
+
+    def _format(self, value: float, decimals: int) -> str:
+        return self.isolate(self.plain_number(value, decimals))
 
     def moment(self, value: datetime) -> str:
         """A date and time in UTC, written the locale's way (consultations are scheduled in UTC)."""
-        return self.isolate(format_datetime(value, "short", tzinfo=UTC, locale=self._babel) + " UTC")
+        text = format_datetime(value, "short", tzinfo=UTC, locale=self._babel)
+        return self.isolate(self._localised_digits(text) + " UTC")
+
+    def back(self, label: str) -> str:
+        """A "go back" label with its arrow pointing back in the reading direction (◀ or ▶)."""
+        return ("▶ " if self.rtl else "◀ ") + label
 
     def isolate(self, text: str) -> str:
         """Wrap a value of unknown direction so it cannot reorder surrounding RTL text."""
@@ -104,14 +160,22 @@ class Catalogs:
                              for locale, catalog in self._catalogs.items()}
 
     @classmethod
-    def load(cls, directory: Path = LOCALES_DIR) -> Catalogs:
-        """Read every compiled catalog in ``directory`` (``<locale>/LC_MESSAGES/baraza.mo``)."""
+    def load(cls, directory: Traversable = LOCALES_DIR) -> Catalogs:
+        """Read the compiled catalog (``<locale>/LC_MESSAGES/baraza.mo``) of every locale that
+        ``directory``'s LINGUAS lists; raise :class:`CatalogError` if one does not load."""
         catalogs: dict[str, gettext.NullTranslations] = {SOURCE_LOCALE: NullTranslations()}
-        for mo in sorted(directory.glob(f"*/LC_MESSAGES/{DOMAIN}.mo")):
-            locale = mo.parent.parent.name
-            with mo.open("rb") as handle:
-                catalogs[locale] = Translations(handle, domain=DOMAIN)
-        return cls(catalogs)
+        for locale in shipped_locales(directory):
+            mo = directory.joinpath(locale, "LC_MESSAGES", f"{DOMAIN}.mo")
+            try:
+                with mo.open("rb") as handle:
+                    catalogs[locale] = Translations(handle, domain=DOMAIN)
+            except (OSError, ValueError) as error:  # missing, unreadable or not a catalog
+                raise CatalogError(f"the {locale!r} catalog did not load ({error}); "
+                                   "run scripts/update-catalogs, or reinstall Baraza") from error
+        loaded = cls(catalogs)
+        for t in loaded.all():
+            t.number(0)  # a locale whose digits are unknown fails now, not in a conversation
+        return loaded
 
     @property
     def locales(self) -> tuple[str, ...]:
@@ -143,5 +207,14 @@ class Catalogs:
     @staticmethod
     def autonym(locale: str) -> str:
         """A language's name in itself ("Français", "العربية"), as language pickers show it."""
-        name = Locale.parse(locale).get_display_name(locale) or locale
+        name = AUTONYMS.get(locale) or Locale.parse(locale).get_display_name(locale) or locale
         return name[:1].upper() + name[1:]
+
+
+def shipped_locales(directory: Traversable = LOCALES_DIR) -> list[str]:
+    """The locales LINGUAS lists (gettext's format: names separated by blanks, # comments)."""
+    try:
+        text = directory.joinpath(LINGUAS).read_text(encoding="utf-8")
+    except OSError as error:
+        raise CatalogError(f"no list of shipped locales ({error}); reinstall Baraza") from error
+    return [name for line in text.splitlines() for name in line.split("#", 1)[0].split()]

@@ -140,8 +140,8 @@ def question(t: Translator, questionnaire: Questionnaire, consultation: int, eve
         # Short scales fit on one row of a phone screen; longer ones read better one per row.
         rows = [buttons] if len(buttons) <= 3 else [[b] for b in buttons]
     if event.number > 1:
-        # Translators: in a right-to-left language make the arrow point right (▶).
-        rows.append([(t._("◀ Back"), callbacks.Back(consultation, q.id))])
+        # The arrow is added by the code, pointing back in the locale's reading direction.
+        rows.append([(t.back(t._("Back")), callbacks.Back(consultation, q.id))])
     return _finish(t, "\n".join(lines), _keyboard(rows))
 
 
@@ -206,8 +206,11 @@ def problem(t: Translator, kind: Problem, limit: int | None = None, length: int 
         case Problem.EMPTY_TEXT:
             return t._("That message is empty. Type your answer, or tap Skip.")
         case Problem.TEXT_TOO_LONG:
-            return t._("Your answer is {length} characters long; the limit is {limit}. Please "
-                       "shorten it and send it again.").format(
+            return t.ngettext(
+                "Your answer is {length} character long; the limit is {limit}. Please shorten "
+                "it and send it again.",
+                "Your answer is {length} characters long; the limit is {limit}. Please shorten "
+                "it and send it again.", length or 0).format(
                 length=t.number(length or 0), limit=t.number(limit or 0))
         case Problem.NOTHING_BEFORE:
             return t._("This is the first question; there is nothing before it.")

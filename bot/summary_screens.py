@@ -12,7 +12,6 @@ from collections.abc import Sequence
 from html import escape, unescape
 from typing import TYPE_CHECKING
 
-from babel.numbers import format_decimal
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot import callbacks
@@ -96,17 +95,11 @@ def _count(t: Translator, finished: int, withheld: bool, summary: Summary) -> st
     return fewer_than(t, summary) if withheld else t.number(finished)
 
 
-def _signed(t: Translator, points: int) -> str:
-    """A gap in points with its sign: +23, -8, 0 (the locale's minus sign, isolated in RTL)."""
-    text = format_decimal(points, format="#,##0", locale=t.locale)
-    return t.isolate(("+" if points > 0 else "") + text)
-
-
 def gap(t: Translator, line: Line) -> str | None:
     """Officials minus citizens, as the two shown (rounded) scores differ, or None."""
     if line.officials.mean is None or line.citizens.mean is None:
         return None
-    return _signed(t, math.floor(line.officials.mean + EPSILON) - math.floor(line.citizens.mean + EPSILON))
+    return t.signed(math.floor(line.officials.mean + EPSILON) - math.floor(line.citizens.mean + EPSILON))
 
 
 def _everyone(t: Translator, line: Line, summary: Summary) -> str:
@@ -191,7 +184,8 @@ def _chart_texts(t: Translator, questionnaire: Questionnaire, consultation: Cons
     withheld = any(f.withheld for line in lines for f in (line.citizens, line.officials))
     note = t.ngettext("No bar: fewer than {count} respondent, or no scores.",
                       "No bar: fewer than {count} respondents, or no scores.",
-                      summary.smallest_shown).format(count=summary.smallest_shown) if withheld else ""
+                      summary.smallest_shown).format(
+        count=t.plain_number(summary.smallest_shown)) if withheld else ""  # a chart: no isolates
     return [line_name(t, questionnaire, line) for line in lines], ChartTexts(
         title=consultation_text(t, consultation).title, axis=t._("Score (0 to 100)"),
         citizens=t._("Citizens"), officials=t._("Officials"), note=note)
@@ -231,8 +225,11 @@ def chooser(t: Translator, consultations: Sequence[Consultation],
     text = t._("Which consultation?")
     if len(consultations) > MAX_CHOICES:
         command = "/summary" if action is callbacks.Summarise else "/export"
-        text += "\n" + t._("Only the {count} newest are listed. For an older one, send the command "
-                           "with its number, as in {example}.").format(
+        text += "\n" + t.ngettext(
+            "Only the {count} newest is listed. For an older one, send the command with its "
+            "number, as in {example}.",
+            "Only the {count} newest are listed. For an older one, send the command with its "
+            "number, as in {example}.", MAX_CHOICES).format(
             count=t.number(MAX_CHOICES),
             example=t.isolate(f"{command} {consultations[-1].id}"))
     return Screen(t.directed(text), _markup(rows))

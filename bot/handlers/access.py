@@ -126,8 +126,10 @@ async def invite(update: Update, context: BarazaContext) -> None:
     await context.services.db.invitations.create(
         token_hash(token), agency, turn.respondent.user_id, expires)
     link = f"https://t.me/{context.bot.username}?start={token}"
-    lines = [t._("Send this link to the official. It works once and expires in {days} days:")
-             .format(days=t.number(INVITATION_LIFETIME.days)), "", escape(link)]
+    days = INVITATION_LIFETIME.days
+    lines = [t.ngettext("Send this link to the official. It works once and expires in {days} day:",
+                        "Send this link to the official. It works once and expires in {days} days:",
+                        days).format(days=t.number(days)), "", escape(link)]
     if agency:
         lines.append(t._("Agency or region: {agency}").format(agency=t.isolate(escape(agency))))
     await context.bot.send_message(turn.respondent.chat_id, t.directed("\n".join(lines)))
