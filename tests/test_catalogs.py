@@ -6,12 +6,15 @@ import sys
 from pathlib import Path
 
 import pytest
+from babel.messages.catalog import Catalog
 from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
 
-from bot.i18n import DOMAIN, LOCALES_DIR, Catalogs
+from bot.i18n import DOMAIN, LOCALES_DIR, Catalogs, shipped_locales
 
-REQUIRED = {"fr", "es", "ar", "ru", "zh", "sw"}
+# The six UN languages and Swahili, and the languages of the countries that piloted METEP
+# (Kazakhstan, Indonesia, Azerbaijan, Iran) and of Uzbekistan.
+REQUIRED = {"fr", "es", "ar", "ru", "zh", "sw", "kk", "id", "az", "fa", "uz"}
 LOCALES = sorted(p.name for p in LOCALES_DIR.iterdir() if (p / "LC_MESSAGES").is_dir())
 ROOT = Path(__file__).resolve().parent.parent
 PLACEHOLDER = re.compile(r"\{[a-z_]+\}")
@@ -28,9 +31,15 @@ def template():  # noqa: ANN201
         return read_po(handle)
 
 
-def test_ships_the_six_un_languages_and_swahili() -> None:
-    assert REQUIRED <= set(LOCALES)
+def test_ships_twelve_languages_each_listed_in_linguas() -> None:
+    assert set(LOCALES) == REQUIRED
+    assert set(shipped_locales()) == REQUIRED
     assert set(Catalogs.load().locales) == {"en", *LOCALES}
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_plural_forms_are_those_pybabel_init_gives_the_locale(locale: str) -> None:
+    assert catalog(locale).plural_forms == Catalog(locale=locale).plural_forms
 
 
 def test_template_is_up_to_date_with_the_code(tmp_path: Path) -> None:
