@@ -7,12 +7,16 @@ import asyncio
 import pytest
 
 from bot.i18n import RLM, Catalogs
+from bot.screens import Texts
 from conversations.model import Questionnaire
 from emulator import BotApiEmulator
 
-from .walk import answer_all, shown_question
+from .walk import answer_all, lowest, shown_question
 
-LOCALES = ["en", "fr", "es", "ar", "ru", "zh", "sw"]
+# The languages of the METEP pilot countries (Kazakhstan, Indonesia, Azerbaijan, Iran) and Uzbekistan.
+PILOT_LOCALES = ["kk", "id", "az", "fa", "uz"]
+LOCALES = ["en", "fr", "es", "ar", "ru", "zh", "sw", *PILOT_LOCALES]
+MODERATOR = 1  # the e2e settings' moderator
 
 
 async def consent(user, catalogs: Catalogs, locale: str) -> None:  # noqa: ANN001
@@ -44,13 +48,55 @@ async def test_full_walk_in_each_language_ends_with_scores(
     assert t._("very high") in summary  # "yes" and "agree" everywhere
 
 
-async def test_arabic_lines_read_right_to_left_with_numbers_isolated(
-        bot: BotApiEmulator, catalogs: Catalogs, metep: Questionnaire) -> None:
-    user = bot.user(101, language_code="ar")
-    await consent(user, catalogs, "ar")
+@pytest.mark.parametrize(("locale", "two"), [("ar", "2"), ("fa", "۲")])
+async def test_right_to_left_lines_read_right_to_left_with_numbers_isolated(
+        bot: BotApiEmulator, catalogs: Catalogs, metep: Questionnaire, locale: str,
+        two: str) -> None:
+    user = bot.user(101, language_code=locale)
+    await consent(user, catalogs, locale)
+    await user.click(catalogs.translator(locale).pgettext("metep:scale:yes_no:no", "No"))
     text = user.last_message.text
     assert all(line.startswith(RLM) for line in text.split("\n") if line)
-    assert "\u20681\u2069" in text  # "Question 1 of 33": the digits are isolated
+    assert f"\u2068{two}\u2069" in text  # "Question 2 of 33": the digits are isolated
+    assert "▶ " + catalogs.translator(locale)._("Back") in user.buttons  # pointing back, rightwards
+
+
+def lines_directed(text: str) -> bool:
+    return all(line.startswith(RLM) for line in text.split("\n") if line)
+
+
+@pytest.mark.parametrize("locale", PILOT_LOCALES)
+async def test_a_pilot_countrys_language_carries_the_questionnaire_summary_and_announcement(
+        bot: BotApiEmulator, catalogs: Catalogs, metep: Questionnaire, locale: str) -> None:
+    t = catalogs.translator(locale)
+    citizen = bot.user(120, language_code=locale)
+    await citizen.send("/start")  # greeted in the language Telegram reports
+    assert t._("Please choose your language:") in citizen.last_message.text
+    await citizen.click("✓ " + catalogs.autonym(locale))
+    await citizen.click(t._("I agree"))
+    seen = await answer_all(citizen, metep, t, choose=lowest)
+    assert len(seen) == 33
+    scores = citizen.last_message.text
+    assert t._("Overall: {score} ({band})").format(score=t.number(0), band=t._("low")) in scores
+
+    moderator = bot.user(MODERATOR, language_code=locale)
+    await moderator.send("/summary")
+    summary = moderator.messages[-2].text
+    assert t._("Scores from 0 to 100; the gap is officials minus citizens, in points.") in summary
+    assert t.ngettext("fewer than {count} respondent", "fewer than {count} respondents", 5) \
+        .split("{count}")[0] in summary
+    assert moderator.last_message.photo is not None  # the chart
+
+    await moderator.send("/broadcast")
+    await moderator.click(Texts(metep, t).title()[:60])
+    await moderator.click(t._("Send"))
+    announcement = await citizen.wait_for(lambda m: t._("Answer now") in m.button_texts)
+    assert Texts(metep, t).title() in announcement.text
+
+    if t.rtl:
+        assert all(lines_directed(text) for text in (scores, summary, announcement.text))
+    if locale == "fa":  # every number is written in Persian digits
+        assert not any(c.isascii() and c.isdigit() for c in scores + summary)
 
 
 async def test_language_code_missing_falls_back_to_english(bot: BotApiEmulator) -> None:
@@ -111,7 +157,8 @@ async def test_help_lists_the_commands_in_the_users_language(
 
 async def test_command_menu_is_registered_per_language(bot: BotApiEmulator, catalogs: Catalogs) -> None:
     assert ("help", "How this bot works") in bot.commands()
-    for locale in ("fr", "es", "ar", "ru", "zh", "sw"):
+    assert len(catalogs.locales) == 12
+    for locale in catalogs.locales[1:]:
         t = catalogs.translator(locale)
         assert ("help", t._("How this bot works")) in bot.commands(language_code=locale)
 
