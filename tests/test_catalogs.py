@@ -88,3 +88,35 @@ def test_compiled_catalog_matches_its_source(locale: str) -> None:
 def _hashable(value: str | tuple | list) -> str | tuple:  # type: ignore[type-arg]
     """Plural ids and strings come back as lists from a .mo file and as tuples from a .po file."""
     return tuple(value) if isinstance(value, list | tuple) else value
+
+
+def _strings(locale: str) -> list[tuple[str, str]]:
+    """Every (source, translation) pair of a catalog, each plural form on its own."""
+    pairs = []
+    for message in catalog(locale):
+        if message.id:
+            source = message.id if isinstance(message.id, str) else message.id[-1]
+            strings = message.string if isinstance(message.string, tuple) else (message.string,)
+            pairs += [(source, string) for string in strings]
+    return pairs
+
+
+def test_arabic_writes_tanween_one_way_on_the_alif() -> None:
+    # "شكراً", not "شكرًا": one spelling throughout (the fathatan after the alif).
+    assert [s for _, s in _strings("ar") if "\u064b\u0627" in s] == []
+
+
+@pytest.mark.parametrize("locale", ["ar", "fa"])
+def test_right_to_left_catalogs_name_numbers_without_a_hash(locale: str) -> None:
+    # In right-to-left text "#" lands on the wrong side of the number: "المشاورة رقم {number}".
+    assert [s for _, s in _strings(locale) if "#{" in s] == []
+
+
+@pytest.mark.parametrize("locale", ["fr", "es"])
+def test_exact_millions_take_the_ordinary_plural(locale: str) -> None:
+    # CLDR's 'many' form is for "1 million d'abonnés"; with digits it reads "1 000 000 abonnés".
+    translated = catalog(locale)
+    assert translated.plural_forms.startswith("nplurals=3;")
+    for message in translated:
+        if message.id and isinstance(message.id, tuple):
+            assert message.string[1] == message.string[2], message.id[0]
