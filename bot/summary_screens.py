@@ -188,7 +188,7 @@ def _chart_texts(t: Translator, questionnaire: Questionnaire, consultation: Cons
         count=t.plain_number(summary.smallest_shown)) if withheld else ""  # a chart: no isolates
     return [line_name(t, questionnaire, line) for line in lines], ChartTexts(
         title=consultation_text(t, consultation).title, axis=t._("Score (0 to 100)"),
-        citizens=t._("Citizens"), officials=t._("Officials"), note=note)
+        citizens=t._("Citizens"), officials=t._("Officials"), note=note, number=t.plain_number)
 
 
 def comparison(t: Translator, questionnaire: Questionnaire, card: ScoreCard,

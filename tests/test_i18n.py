@@ -133,3 +133,16 @@ def test_numbers_that_compare_equal_are_still_written_as_themselves(catalogs: Ca
 def test_each_locale_has_one_translator_shared_by_all_updates(catalogs: Catalogs) -> None:
     assert catalogs.translator("sw") is catalogs.translator("sw")
     assert catalogs.translator("sw").locale == "sw"
+
+
+def test_a_persian_chart_labels_its_bars_and_axis_in_persian_digits(catalogs: Catalogs) -> None:
+    from bot import charts
+
+    fa = catalogs.translator("fa")
+    figure = charts.draw(["یک", "دو"], [49.9, 0.4], [75.99, None],
+                         charts.ChartTexts("عنوان", "امتیاز", "شهروندان", "مسئولان",
+                                           number=fa.plain_number))
+
+    (axes,) = figure.axes
+    assert [t.get_text() for t in axes.texts] == ["۴۹", "۰", "۷۵"]
+    assert [t.get_text() for t in axes.get_yticklabels()] == ["۰", "۲۵", "۵۰", "۷۵", "۱۰۰"]
