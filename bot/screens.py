@@ -18,7 +18,8 @@ from bot.i18n import Catalogs, Translator
 from conversations.extract import message_context
 from conversations.flow import AskQuestion, Problem
 from conversations.loader import QuestionnaireError
-from conversations.model import Answer, Option, Pillar, Question, QuestionKind, Questionnaire
+from conversations.model import (Answer, Option, Pillar, Place, Question, QuestionKind,
+                                 Questionnaire)
 from conversations.roles import Role
 from conversations.scoring import Band, ScoreCard
 from storage import Consultation, ConsultationText
@@ -115,10 +116,8 @@ def question(t: Translator, questionnaire: Questionnaire, consultation: int, eve
     lines = []
     if notice:
         lines += [notice, ""]
-    lines += [
-        "<i>" + t._("Question {number} of {total}").format(
-            number=t.number(event.number), total=t.number(event.total))
-        + " · " + escape(texts.pillar(event.pillar)) + "</i>",
+    lines += ["<i>" + progress_line(t, event.place) + "</i>",
+              "<b>" + escape(texts.pillar(event.pillar)) + "</b>",
         "",
         f"<b>{escape(texts.question(q))}</b>",
     ]
@@ -139,10 +138,20 @@ def question(t: Translator, questionnaire: Questionnaire, consultation: int, eve
                     callbacks.Choose(consultation, q.id, o.id)) for o in q.scale.options]
         # Short scales fit on one row of a phone screen; longer ones read better one per row.
         rows = [buttons] if len(buttons) <= 3 else [[b] for b in buttons]
-    if event.number > 1:
+    if not event.first:
         # Translators: in a right-to-left language make the arrow point right (▶).
         rows.append([(t._("◀ Back"), callbacks.Back(consultation, q.id))])
     return _finish(t, "\n".join(lines), _keyboard(rows))
+
+
+def progress_line(t: Translator, place: Place) -> str:
+    """"Part 2 of 5 · question 3 of 7": totals that never grow (follow-ups share a number)."""
+    values = {"part": t.number(place.part), "parts": t.number(place.parts),
+              "number": t.number(place.number), "total": t.number(place.total)}
+    if place.follow_up:
+        return t._("Part {part} of {parts} · question {number} of {total}, follow-up").format(
+            **values)
+    return t._("Part {part} of {parts} · question {number} of {total}").format(**values)
 
 
 def band_name(t: Translator, band: Band) -> str:
@@ -202,7 +211,8 @@ def problem(t: Translator, kind: Problem, limit: int | None = None, length: int 
         case Problem.INVALID:
             return t._("That button is not valid any more.")
         case Problem.EXPECTED_BUTTON:
-            return t._("Please answer with the buttons under the question.")
+            return t._("That is not one of the answers. Tap a button under the question, or "
+                       "type an answer's text or its number (1 for the first).")
         case Problem.EMPTY_TEXT:
             return t._("That message is empty. Type your answer, or tap Skip.")
         case Problem.TEXT_TOO_LONG:
@@ -213,6 +223,19 @@ def problem(t: Translator, kind: Problem, limit: int | None = None, length: int 
             return t._("This is the first question; there is nothing before it.")
         case Problem.FINISHED:
             return t._("You have already completed the questionnaire. Send /start to see your scores.")
+
+
+def typed_answer_recorded(t: Translator, questionnaire: Questionnaire, saved: Answer) -> str:
+    """The acknowledgement of a typed answer: the option it chose, or that a comment was kept."""
+    question = questionnaire.question(saved.question_id)
+    if saved.option_id is not None and question is not None and question.scale is not None:
+        option = question.scale.option(saved.option_id)
+        if option is not None:
+            label = Texts(questionnaire, t).option(question, option)
+            return t._("Recorded: {answer}").format(answer=t.isolate(escape(label)))
+    if saved.text:
+        return t._("Thank you: your comment is recorded.")
+    return t._("Recorded.")
 
 
 def notice(t: Translator, text: str) -> Screen:
@@ -340,8 +363,8 @@ def longest_question_screen(t: Translator, questionnaire: Questionnaire,
     current = None
     if asked.kind is QuestionKind.TEXT:
         current = Answer(asked.id, text="x" * asked.max_length)
-    event = AskQuestion(asked, questionnaire.pillar(asked.pillar_id), 999_999, 999_999,
-                        current)
+    event = AskQuestion(asked, questionnaire.pillar(asked.pillar_id),
+                        Place(999_999, 999_999, 999_999, 999_999, follow_up=True), False, current)
     notice = f"<b>{'x' * MAX_TITLE}</b>\n{'x' * MAX_DESCRIPTION}"
     return len(question(t, questionnaire, 999_999, event, notice).text)
 

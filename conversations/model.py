@@ -71,6 +71,22 @@ class Pillar:
 
 
 @dataclass(frozen=True)
+class Place:
+    """Where a question stands, counted so that no total ever grows during a walk.
+
+    ``number`` of ``total`` counts a part's questions that everyone is asked; a follow-up
+    (shown only after an earlier answer) is not counted ahead of time, and when it is asked it
+    carries the number of the question it follows, marked ``follow_up``.
+    """
+
+    part: int
+    parts: int
+    number: int
+    total: int
+    follow_up: bool
+
+
+@dataclass(frozen=True)
 class Questionnaire:
     """A versioned questionnaire; questions are asked in file order."""
 
@@ -95,6 +111,23 @@ class Questionnaire:
     def question(self, question_id: str) -> Question | None:
         index = self._index.get(question_id)
         return None if index is None else self.questions[index]
+
+    def place(self, question_id: str) -> Place:
+        """The question's part, and its number among the part's unconditional questions."""
+        question = self.question(question_id)
+        if question is None:
+            raise KeyError(question_id)
+        root = question
+        while root.show_if is not None:  # a follow-up of a follow-up counts as its first question
+            parent = self.question(root.show_if.question_id)
+            if parent is None:
+                break
+            root = parent
+        part = next(i for i, p in enumerate(self.pillars, start=1) if p.id == question.pillar_id)
+        counted = [q.id for q in self.pillars[part - 1].questions if q.show_if is None]
+        number = counted.index(root.id) + 1 if root.id in counted else len(counted)
+        return Place(part, len(self.pillars), max(number, 1), max(len(counted), 1),
+                     follow_up=question.show_if is not None)
 
     def pillar(self, pillar_id: str) -> Pillar:
         return next(p for p in self.pillars if p.id == pillar_id)

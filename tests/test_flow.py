@@ -34,14 +34,34 @@ def walk(flow: Flow, *inputs: tuple[str, str]) -> Progress:
 
 def test_starts_at_the_first_question_with_progress_numbers(flow: Flow) -> None:
     event = asked(flow.resume(flow.new_progress()))
-    assert (event.question.id, event.number, event.pillar.id) == ("first.law", 1, "first")
-    assert event.total == 4  # the follow-up is not counted until "yes"
+    assert (event.question.id, event.pillar.id, event.first) == ("first.law", "first", True)
+    assert (event.place.part, event.place.number, event.place.follow_up) == (1, 1, False)
+
+
+def test_no_progress_total_grows_during_a_walk(flow: Flow) -> None:
+    totals = []
+    progress = flow.new_progress()
+    while not progress.finished:
+        step = flow.resume(progress)
+        (event,) = step.events
+        if not isinstance(event, AskQuestion):
+            break
+        totals.append((event.place.part, event.place.parts, event.place.total))
+        question = event.question
+        step = (flow.choose(progress, question.id, question.scale.options[0].id)
+                if question.scale is not None
+                else flow.skip(progress, question.id))
+        progress = step.progress
+    # Within each part the total is the same from its first question to its last.
+    for (part, parts, total), (next_part, next_parts, next_total) in zip(totals, totals[1:]):
+        assert next_parts == parts
+        assert next_part > part or next_total == total
 
 
 def test_follow_up_is_asked_only_after_yes(flow: Flow) -> None:
     yes = flow.choose(flow.new_progress(), "first.law", "yes")
     assert asked(yes).question.id == "first.law_used"
-    assert asked(yes).total == 5
+    assert asked(yes).place.follow_up and asked(yes).place.number == 1  # shares its number
     no = flow.choose(flow.new_progress(), "first.law", "no")
     assert asked(no).question.id == "first.comment"
 

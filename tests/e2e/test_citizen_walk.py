@@ -33,7 +33,8 @@ async def test_full_walk_in_each_language_ends_with_scores(
     await user.click("✓ " + catalogs.autonym(locale))
     await user.click(t._("I agree"))
     first = user.last_message.text
-    assert t._("Question {number} of {total}").format(number=t.number(1), total=t.number(33)) in first
+    assert t._("Part {part} of {parts} · question {number} of {total}").format(
+        part=t.number(1), parts=t.number(5), number=t.number(1), total=t.number(6)) in first
 
     seen = await answer_all(user, metep, t, choose=lambda q: "yes" if q.scale else "A comment")
 
@@ -50,7 +51,7 @@ async def test_arabic_lines_read_right_to_left_with_numbers_isolated(
     await consent(user, catalogs, "ar")
     text = user.last_message.text
     assert all(line.startswith(RLM) for line in text.split("\n") if line)
-    assert "\u20681\u2069" in text  # "Question 1 of 33": the digits are isolated
+    assert "\u20681\u2069" in text  # "Part 1 of 5": the digits are isolated
 
 
 async def test_language_code_missing_falls_back_to_english(bot: BotApiEmulator) -> None:
