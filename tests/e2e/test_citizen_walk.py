@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 
 import pytest
 
@@ -131,3 +132,24 @@ async def test_fifty_respondents_at_once_all_finish(
 
     counts = await asyncio.gather(*(respondent(1000 + i) for i in range(50)))
     assert set(counts) == {33, 37}
+
+
+async def test_the_progress_total_never_grows_during_a_walk(
+        bot: BotApiEmulator, catalogs: Catalogs, metep: Questionnaire) -> None:
+    t = catalogs.translator("en")
+    user = bot.user(103, language_code="en")
+    await consent(user, catalogs, "en")
+    places: list[tuple[int, int, int]] = []
+
+    def record(question):  # noqa: ANN001, ANN202
+        found = re.search(r"Part (\d+) of (\d+) · question (\d+) of (\d+)", user.last_message.text)
+        assert found is not None, user.last_message.text
+        part, parts, _, total = map(int, found.groups())
+        places.append((part, parts, total))
+        return "yes"  # every follow-up is shown
+
+    seen = await answer_all(user, metep, t, choose=record)
+    assert len(seen) == 37
+    assert {parts for _, parts, _ in places} == {5}
+    for (part, _, total), (next_part, _, next_total) in zip(places, places[1:]):
+        assert next_part > part or next_total == total, places
