@@ -52,9 +52,13 @@ class OpenConsultation:
 
 @dataclass(frozen=True)
 class Moderate:
-    """A moderator's button: open or close a consultation. The role is checked on every tap."""
+    """A moderator's button on a consultation; the role is checked on every tap.
 
-    verb: str  # "open" or "close"
+    Closing and deleting ask first: "close" and "delete" show the question, "close_ok" and
+    "delete_ok" act, "list" goes back to the list.
+    """
+
+    verb: str  # one of MODERATION_VERBS
     consultation: int
 
 
@@ -102,7 +106,7 @@ class Consent:
 
 Action = (Choose | Skip | Back | PickLanguage | Consent | OpenConsultation | Moderate | Announce
           | Summarise | Export | ReadComments)
-MODERATION_VERBS = ("open", "close")
+MODERATION_VERBS = ("open", "close", "close_ok", "reopen", "delete", "delete_ok", "list")
 ANNOUNCE_VERBS = ("pick", "send", "cancel", "stop")
 
 

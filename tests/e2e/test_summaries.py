@@ -218,6 +218,7 @@ async def test_the_digest_is_sent_when_a_moderator_closes_the_consultation(
 
     await moderator.send("/consultations")
     await moderator.click("Close #1")
+    await moderator.click("Yes, close #1")
 
     chart = await official.wait_for(lambda m: m.photo is not None)
     assert chart.photo is not None and chart.photo.startswith(PNG)
@@ -284,6 +285,7 @@ async def test_summaries_and_digests_go_out_as_text_when_the_chart_cannot_be_dra
     moderator = bot.user(MODERATOR, language_code="en")
     await moderator.send("/consultations")
     await moderator.click("Close #1")
+    await moderator.click("Yes, close #1")
     for official in subscribers:  # one chart failing stops the digest for nobody
         digest = await official.wait_for(lambda m: "has closed" in m.text)
         assert digest.text.startswith("Consultation #1 has closed. Here is its final summary.")
@@ -415,7 +417,8 @@ async def test_the_final_digest_survives_a_crash_right_after_the_close(
         # The network stalls as the close is committed: the digest's first message hangs, and
         # the bot is killed with the consultation closed and nothing sent.
         emulator.hold("sendMessage")
-        await moderator.click("Close #1", settle=False)
+        await moderator.click("Close #1")
+        await moderator.click("Yes, close #1", settle=False)
         await polled(lambda: emulator.held_requests > 0)
         await bot.kill()
         assert await digest_state(database) == (True, [])  # due, sent to nobody
