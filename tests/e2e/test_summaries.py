@@ -167,6 +167,11 @@ async def test_a_moderator_exports_every_answer_without_any_telegram_id(
     again = moderator.last_message.document
     assert again is not None and again == sent.document  # the same pseudonyms every time
 
+    await moderator.send("/export abc")  # not a number: said so, and nothing is exported
+    assert moderator.last_message.text == ("“abc” is not a consultation number: give the number "
+                                           "shown in /consultations, such as 3.")
+    assert moderator.last_message.document is None
+
 
 async def test_moderators_read_the_comments_and_officials_do_not(
         bot: BotApiEmulator, metep: Questionnaire, catalogs: Catalogs) -> None:
@@ -212,8 +217,9 @@ async def test_the_digest_is_sent_when_a_moderator_closes_the_consultation(
     await citizens(bot, metep, catalogs, 7_100_001, 7_100_002, 7_100_003)
     official, other, _ = await officials(bot, metep, catalogs, 7_200_001, 7_200_002, 7_200_003)
     await official.send("/digest")
-    assert official.last_message.text.startswith("You will receive the summary when a "
-                                                 "consultation closes")
+    assert official.last_message.text.startswith("Digests are now on: you will receive the "
+                                                 "summary when a consultation closes")
+    assert "The next weekly summary goes out around " in official.last_message.text
     moderator = bot.user(MODERATOR, language_code="en")
 
     await moderator.send("/consultations")
