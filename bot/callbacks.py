@@ -66,7 +66,8 @@ class Moderate:
 class Announce:
     """A moderator's broadcast button; the role is checked on every tap.
 
-    ``pick`` names a consultation to preview; ``send``, ``cancel`` and ``stop`` name a broadcast.
+    ``pick`` names a consultation to preview; ``send``, ``cancel``, ``stop``, and ``everyone`` and
+    ``unfinished`` (whom a draft reaches) name a broadcast.
     """
 
     verb: str
@@ -107,7 +108,7 @@ class Consent:
 Action = (Choose | Skip | Back | PickLanguage | Consent | OpenConsultation | Moderate | Announce
           | Summarise | Export | ReadComments)
 MODERATION_VERBS = ("open", "close", "close_ok", "reopen", "delete", "delete_ok", "list")
-ANNOUNCE_VERBS = ("pick", "send", "cancel", "stop")
+ANNOUNCE_VERBS = ("pick", "send", "cancel", "stop", "everyone", "unfinished")
 
 
 def encode(action: Action) -> str:
