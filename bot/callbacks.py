@@ -105,8 +105,15 @@ class Consent:
     agreed: bool
 
 
+@dataclass(frozen=True)
+class Resubscribe:
+    """After /stop, /start asks before announcements begin again: yes or no."""
+
+    agreed: bool
+
+
 Action = (Choose | Skip | Back | PickLanguage | Consent | OpenConsultation | Moderate | Announce
-          | Summarise | Export | ReadComments)
+          | Summarise | Export | ReadComments | Resubscribe)
 MODERATION_VERBS = ("open", "close", "close_ok", "reopen", "delete", "delete_ok", "list")
 ANNOUNCE_VERBS = ("pick", "send", "cancel", "stop", "everyone", "unfinished")
 
@@ -138,6 +145,8 @@ def encode(action: Action) -> str:
             parts = ["l", locale]
         case Consent(agreed):
             parts = ["c", "1" if agreed else "0"]
+        case Resubscribe(agreed):
+            parts = ["u", "1" if agreed else "0"]
     data = _SEP.join(parts)
     if len(data.encode()) > MAX_CALLBACK_BYTES:
         raise ValueError(f"callback data over {MAX_CALLBACK_BYTES} bytes: {data!r}")
@@ -175,6 +184,8 @@ def decode(data: str | None) -> Action | None:
                 return PickLanguage(locale)
             case "c", ["1" | "0" as agreed]:
                 return Consent(agreed == "1")
+            case "u", ["1" | "0" as agreed]:
+                return Resubscribe(agreed == "1")
     except ValueError:
         return None
     return None

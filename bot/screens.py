@@ -21,7 +21,7 @@ from conversations.loader import QuestionnaireError
 from conversations.model import (Answer, Option, Pillar, Place, Question, QuestionKind,
                                  Questionnaire)
 from conversations.roles import Role
-from conversations.scoring import Band, ScoreCard
+from conversations.scoring import Band, ScoreCard, band_for
 from storage import Consultation, ConsultationText
 
 TELEGRAM_TEXT_LIMIT = 4096
@@ -177,27 +177,37 @@ def _bar(score: float) -> str:
 
 def scores(t: Translator, questionnaire: Questionnaire, card: ScoreCard,
            comparison: Sequence[str] = ()) -> Screen:
-    """The respondent's own scores: per pillar, overall and its band, then ``comparison`` lines."""
+    """The respondent's own view, per pillar and overall with its band, then ``comparison``
+    lines, what the bands mean and what happens next: a view of government, not a grade."""
     texts = Texts(questionnaire, t)
     lines = [t._("<b>Thank you! Your answers are recorded.</b>"), "",
-             t._("Your scores (0 to 100):")]
+             t._("How you see your government, from 0 to 100. These are your views: there are "
+                 "no right answers.")]
     for pillar_score in card.pillars:
         name = escape(texts.pillar(questionnaire.pillar(pillar_score.pillar_id)))
         if pillar_score.score is None:
             lines.append(t._("{pillar}: no scored answers").format(pillar=name))
         else:
-            lines.append(f"{_bar(pillar_score.score)} {score_text(t, pillar_score.score)}  {name}")
+            band = band_name(t, band_for(pillar_score.score))
+            lines.append(_bar(pillar_score.score) + " " + t._("How you see {pillar}: {score}, "
+                                                              "{band}").format(
+                pillar=name, score=score_text(t, pillar_score.score), band=band))
     lines.append("")
     if card.overall is None or card.band is None:
         lines.append(t._("Overall: not enough answers to score."))
     else:
-        lines.append("<b>" + t._("Overall: {score} ({band})").format(
+        lines.append("<b>" + t._("Overall, as you see it: {score}, {band}").format(
             score=score_text(t, card.overall), band=band_name(t, card.band)) + "</b>")
     if comparison:
         lines += ["", *comparison]
-    lines += ["", t._("A score is the share of the best possible answers; \"Don't know\" is left "
-                      "out. Bands: low below 25, middle 25 to 50, high 50 to 75, very high 75 "
-                      "and above.")]
+    lines += ["", t._("Each score is the share of answers that describe open, responsive "
+                      "government; \"Don't know\" is left out."),
+              t._("Bands: low: under 25; middle: 25 to under 50; high: 50 to under 75; very "
+                  "high: 75 and above."),
+              "", t._("<b>What happens next:</b> your answers are counted, without your name, "
+                      "in the results officials and moderators read, side by side with "
+                      "officials' own answers. When a new consultation opens you will be told "
+                      "(unless you sent /stop), and you can answer it too.")]
     return _finish(t, "\n".join(lines))
 
 
@@ -274,7 +284,7 @@ def commands(t: Translator) -> list[tuple[str, str]]:
         ("back", t._("Go back to the previous question")),
         ("language", t._("Change the language")),
         ("whoami", t._("Show your role")),
-        ("stop", t._("Stop receiving announcements")),
+        ("stop", t._("Stop announcements of new consultations (your answers are kept)")),
         ("help", t._("How this bot works")),
     ]
 
@@ -350,7 +360,23 @@ def nothing_open(t: Translator) -> str:
 
 
 def unsubscribed(t: Translator) -> str:
-    return t._("You will no longer receive announcements. Send /start to receive them again.")
+    return t._("You will no longer receive announcements of new consultations. Your answers are "
+               "kept, and you can go on answering: send /start.")
+
+
+def resubscribe_question(t: Translator) -> Screen:
+    """/start after /stop: ask before announcements begin again."""
+    return _finish(t, t._("You turned announcements off with /stop. Would you like to hear about "
+                          "new consultations again?"),
+                   _keyboard([[(t._("Yes, announce them"), callbacks.Resubscribe(True)),
+                               (t._("No, thank you"), callbacks.Resubscribe(False))]]))
+
+
+def resubscribed(t: Translator, subscribed: bool) -> Screen:
+    if subscribed:
+        return _finish(t, t._("You will receive announcements of new consultations again; /stop "
+                              "ends them."))
+    return _finish(t, t._("Understood: no announcements. Send /start whenever you want to answer."))
 
 
 # The longest heading a consultation can have: moderators' titles and descriptions are capped.

@@ -169,7 +169,7 @@ async def test_finished_respondent_sees_their_scores_again_on_start(
     await consent(user, catalogs, "en")
     await answer_all(user, metep, t, choose=lowest)
     await user.send("/start")
-    assert "Overall: 0 (low)" in user.last_message.text
+    assert "Overall, as you see it: 0, low" in user.last_message.text
     await user.send("more")
     assert t._("You have already completed the questionnaire. Send /start to see your scores.") \
         in user.last_message.text

@@ -400,7 +400,8 @@ async def test_subscribers_who_stop_while_it_is_sent_get_nothing_and_are_counted
     for user_id in stopping:
         t = catalogs.translator(people[user_id])
         assert [m.text for m in users[user_id].messages] == [t.directed(t._(
-            "You will no longer receive announcements. Send /start to receive them again."))], \
+            "You will no longer receive announcements of new consultations. Your answers are "
+            "kept, and you can go on answering: send /start."))], \
             "written to after /stop"
     sends = [c for c in emulator.calls if c.method == "sendMessage" and c.chat_id == blocking]
     assert sends == [], "a subscriber known to have blocked the bot was written to"

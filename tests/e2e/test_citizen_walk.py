@@ -44,6 +44,11 @@ async def test_full_walk_in_each_language_ends_with_scores(
     thanks = t._("<b>Thank you! Your answers are recorded.</b>")
     assert thanks.removeprefix("<b>").removesuffix("</b>") in summary
     assert t._("very high") in summary  # "yes" and "agree" everywhere
+    if locale == "en":  # a view, not a grade: bands without overlap, and what happens next
+        assert "How you see E-consultation: 100, very high" in summary
+        assert "there are no right answers" in summary
+        assert "middle: 25 to under 50; high: 50 to under 75" in summary
+        assert "What happens next:" in summary
 
 
 async def test_arabic_lines_read_right_to_left_with_numbers_isolated(
@@ -153,3 +158,29 @@ async def test_the_progress_total_never_grows_during_a_walk(
     assert {parts for _, parts, _ in places} == {5}
     for (part, _, total), (next_part, _, next_total) in zip(places, places[1:]):
         assert next_part > part or next_total == total, places
+
+
+async def test_start_after_stop_asks_before_announcing_again(
+        bot: BotApiEmulator, catalogs: Catalogs, metep: Questionnaire) -> None:
+    t = catalogs.translator("en")
+    user = bot.user(104, language_code="en")
+    await consent(user, catalogs, "en")
+    await answer_all(user, metep, t, choose=lambda q: "no", stop_after=2)
+    await user.send("/stop")
+    assert user.last_message.text == (
+        "You will no longer receive announcements of new consultations. Your answers are kept, "
+        "and you can go on answering: send /start.")
+    await user.send("/start")
+    resumed = user.messages[-2]
+    assert "Welcome back! Let's continue." in resumed.text  # the answers were kept
+    assert shown_question(metep, t, resumed.text).id == "framework.data_protection"
+    assert user.last_message.text == ("You turned announcements off with /stop. Would you like "
+                                      "to hear about new consultations again?")
+    await user.click("No, thank you")
+    assert user.last_message.text.startswith("Understood: no announcements.")
+    await user.send("/start")
+    await user.click("Yes, announce them")
+    assert user.last_message.text.startswith("You will receive announcements of new "
+                                             "consultations again")
+    await user.send("/start")
+    assert "Welcome back! Let's continue." in user.last_message.text  # not asked any more
