@@ -182,3 +182,28 @@ def test_keep_moves_on_from_an_answered_comment_without_changing_it(flow: Flow) 
     assert step.saved is None and step.progress.answers["first.comment"].text == "Mine"
     assert asked(step).question.id == "second.portal"
     assert rejected(flow.keep(step.progress, "first.comment")) is Problem.STALE
+
+
+LABELS = {"yes_no": {"yes": "yes", "no": "no", "don't know": "dont_know"}}
+
+
+@pytest.mark.parametrize(("typed", "option"), [
+    ("yes", "yes"), ("  YES. ", "yes"), ("No!", "no"), ("1", "yes"), ("2", "no"), ("٢", "no")])
+def test_typing_an_options_label_or_number_chooses_it(flow: Flow, typed: str, option: str) -> None:
+    step = flow.typed(flow.new_progress(), typed, LABELS)
+    assert step.saved == Answer("first.law", option_id=option)
+
+
+@pytest.mark.parametrize("typed", ["maybe", "0", "4", "9" * 5000, "yes please"])
+def test_typed_text_that_matches_no_option_is_rejected_and_changes_nothing(
+        flow: Flow, typed: str) -> None:
+    progress = flow.new_progress()
+    step = flow.typed(progress, typed, LABELS)
+    assert rejected(step) is Problem.EXPECTED_BUTTON
+    assert step.progress == progress and step.saved is None
+
+
+def test_typed_text_on_a_comment_question_is_the_comment(flow: Flow) -> None:
+    progress = walk(flow, ("first.law", "no"))
+    step = flow.typed(progress, "1", LABELS)
+    assert step.saved == Answer("first.comment", text="1")

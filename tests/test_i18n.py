@@ -1,5 +1,8 @@
 """Locale resolution and locale-aware formatting."""
 
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
 import pytest
 
 from bot.i18n import FSI, PDI, RLM, Catalogs
@@ -64,3 +67,15 @@ def test_numbers_that_compare_equal_are_still_written_as_themselves(catalogs: Ca
 def test_each_locale_has_one_translator_shared_by_all_updates(catalogs: Catalogs) -> None:
     assert catalogs.translator("sw") is catalogs.translator("sw")
     assert catalogs.translator("sw").locale == "sw"
+
+
+def test_times_are_written_in_the_installations_zone_with_the_month_in_words(
+        catalogs: Catalogs) -> None:
+    moment = datetime(2027, 10, 1, 6, 0, tzinfo=UTC)
+    nairobi = catalogs.in_zone(ZoneInfo("Africa/Nairobi"))
+    # English in Kenya: day, month in words, year; never "1/10/27" or "10/1/27".
+    assert nairobi.translator("en").moment(moment) == "1 October 2027, 09:00 (Africa/Nairobi)"
+    assert nairobi.translator("sw").moment(moment) == "1 Oktoba 2027 09:00 (Africa/Nairobi)"
+    assert catalogs.translator("en").moment(moment) == "October 1, 2027, 6:00\u202fAM (UTC)"
+    arabic = catalogs.translator("ar").moment(moment)
+    assert arabic.startswith(FSI) and "أكتوبر" in arabic and "/" not in arabic
