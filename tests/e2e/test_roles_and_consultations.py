@@ -263,9 +263,13 @@ async def test_a_moderator_adds_another_moderator_who_can_then_moderate(bot: Bot
     assert moderator.last_message.text == "User 550 is now a moderator."
     await newcomer.send("/consultations")
     assert "#1 · open" in newcomer.last_message.text
+    await moderator.send("/addmoderator")
+    assert moderator.last_message.text.startswith("Usage: /addmoderator")
     for wrong in ("bob", "²", "1" * 17):
         await moderator.send(f"/addmoderator {wrong}")
-        assert moderator.last_message.text.startswith("Usage: /addmoderator")
+        assert moderator.last_message.text == (
+            f"“{wrong}” is not a Telegram id: give the number someone sees with /whoami, such "
+            "as 123456789.")
 
 
 async def test_the_consultation_list_fits_one_message_however_many_long_titles(
