@@ -79,6 +79,7 @@ async def _sandbox(settings: Settings, questionnaire: Questionnaire,
     from dataclasses import replace
 
     from emulator import BotApiEmulator
+    from emulator.persistence import StateFileError
     from emulator.terminal import chat_in_terminal
 
     # Telegram never reuses an update or message id, and the database remembers the last update
@@ -91,7 +92,12 @@ async def _sandbox(settings: Settings, questionnaire: Questionnaire,
         await database.close()
     state_file = emulator_state_file(settings.database)
     emulator = BotApiEmulator(token=settings.token)
-    emulator.load_state(state_file, next_update_id=latest + 1)
+    try:
+        emulator.load_state(state_file, next_update_id=latest + 1)
+    except StateFileError as error:
+        # The database alone still keeps update ids growing; only the old chat is not shown.
+        write(f"(the sandbox's saved chat is ignored: {error})")
+        emulator.continue_updates_from(latest + 1)
     await emulator.start()
     application = build_application(replace(settings, api_url=emulator.api_root), questionnaire)
     try:

@@ -72,7 +72,14 @@ def load(path: Path) -> tuple[int, list[ChatState]]:
     """The next update id and the chats saved in ``path`` (nothing when there is no file)."""
     if not path.exists():
         return 1, []
-    state = json.loads(path.read_text(encoding="utf-8"))
-    if state.get("version") != VERSION:
-        raise ValueError(f"{path}: not an emulator state file of version {VERSION}")
-    return int(state["next_update_id"]), [chat_from_state(c) for c in state["chats"]]
+    try:
+        state = json.loads(path.read_text(encoding="utf-8"))
+        if state.get("version") != VERSION:
+            raise ValueError(f"version {state.get('version')!r}, expected {VERSION}")
+        return int(state["next_update_id"]), [chat_from_state(c) for c in state["chats"]]
+    except (ValueError, KeyError, TypeError, AttributeError) as error:
+        raise StateFileError(f"{path} cannot be read ({error})") from None
+
+
+class StateFileError(ValueError):
+    """A saved state that cannot be read (damaged, or from another version)."""

@@ -194,10 +194,14 @@ class BotApiEmulator:
         """Continue from a ``save_state`` file, if there is one: ids keep growing, chats keep
         their messages. ``next_update_id`` is a floor (say, one past the last id a bot stored)."""
         saved_next, chats = persistence.load(path)
-        self._updates.continue_from(max(saved_next, next_update_id))
+        self.continue_updates_from(max(saved_next, next_update_id))
         for chat in chats:
             self._api.chats[chat.chat_id] = chat
             self._users[chat.chat_id] = EmulatedUser(self, chat)
+
+    def continue_updates_from(self, next_update_id: int) -> None:
+        """Number later updates from ``next_update_id`` on (they never go back)."""
+        self._updates.continue_from(next_update_id)
 
     def block(self, user_id: int, *, notify: bool = True) -> None:
         """The user blocks the bot: sends and edits to them now fail with 403."""

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import SANDBOX_TOKEN, _sandbox
+from bot.cli import SANDBOX_TOKEN, _sandbox, emulator_state_file
 from bot.config import Settings
 from bot.i18n import Catalogs
 from bot.screens import Texts
@@ -60,3 +60,16 @@ async def test_sandbox_restart_mid_walk_resumes_at_the_right_question(
     following = resumed_screen[resumed_screen.rindex(Texts(metep, t).question(resumed)) + 1:]
     answered = shown_question(metep, t, following)
     assert answered is not None and answered.id == _after_first_options(metep, 4)
+
+
+async def test_a_damaged_saved_chat_is_ignored_and_ids_still_continue(
+        tmp_path: Path, metep: Questionnaire, catalogs: Catalogs,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LANG", "en_GB.UTF-8")
+    settings = Settings(token=SANDBOX_TOKEN, database=tmp_path / "sandbox.db")
+    await _run_sandbox(settings, metep, ["/start", "1", "1", "1"])
+    emulator_state_file(settings.database).write_text("{not json", encoding="utf-8")
+
+    again = await _run_sandbox(settings, metep, ["/start"])
+    assert "(the sandbox's saved chat is ignored:" in again
+    assert "Welcome back! Let's continue." in again  # the update was not taken for an old one
