@@ -114,20 +114,26 @@ class Questionnaire:
 
     def place(self, question_id: str) -> Place:
         """The question's part, and its number among the part's unconditional questions."""
-        question = self.question(question_id)
-        if question is None:
-            raise KeyError(question_id)
-        root = question
-        while root.show_if is not None:  # a follow-up of a follow-up counts as its first question
-            parent = self.question(root.show_if.question_id)
-            if parent is None:
-                break
-            root = parent
-        part = next(i for i, p in enumerate(self.pillars, start=1) if p.id == question.pillar_id)
-        counted = [q.id for q in self.pillars[part - 1].questions if q.show_if is None]
-        number = counted.index(root.id) + 1 if root.id in counted else len(counted)
-        return Place(part, len(self.pillars), max(number, 1), max(len(counted), 1),
-                     follow_up=question.show_if is not None)
+        return self._places[question_id]
+
+    @cached_property
+    def _places(self) -> Mapping[str, Place]:
+        # Fixed by the file alone (never by answers), so worked out once.
+        places = {}
+        for part, pillar in enumerate(self.pillars, start=1):
+            counted = [q.id for q in pillar.questions if q.show_if is None]
+            for question in pillar.questions:
+                root = question
+                while root.show_if is not None:  # a follow-up's follow-up counts as the first
+                    parent = self.question(root.show_if.question_id)
+                    if parent is None:
+                        break
+                    root = parent
+                number = counted.index(root.id) + 1 if root.id in counted else len(counted)
+                places[question.id] = Place(part, len(self.pillars), max(number, 1),
+                                            max(len(counted), 1),
+                                            follow_up=question.show_if is not None)
+        return places
 
     def pillar(self, pillar_id: str) -> Pillar:
         return next(p for p in self.pillars if p.id == pillar_id)
