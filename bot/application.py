@@ -42,7 +42,7 @@ def build_application(settings: Settings, questionnaire: Questionnaire,
                       catalogs: Catalogs | None = None,
                       update_processor: PerUserUpdateProcessor | None = None) -> Application:
     """The bot, ready for ``run_polling``; the database is opened in ``post_init``."""
-    catalogs = catalogs or Catalogs.load()
+    catalogs = (catalogs or Catalogs.load()).in_zone(settings.timezone)
     screens.check_screens_fit(questionnaire, catalogs)
 
     async def post_init(application: Application) -> None:

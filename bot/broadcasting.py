@@ -157,7 +157,7 @@ class Broadcaster:
 
     async def _deliver_all(self, broadcast_id: int, consultation: Consultation) -> None:
         """Deliver every pending recipient, a bounded number at a time, until none is left."""
-        screens: dict[str, Screen] = {}
+        screens: dict[tuple[str, bool], Screen] = {}
         # Deliveries under way (sending, or waiting to retry); bounds memory and tasks.
         admitted = asyncio.Semaphore(self._policy.concurrency * 2)
 
@@ -173,11 +173,12 @@ class Broadcaster:
                 if self._stopping.is_set():
                     admitted.release()
                     break
-                locale = self._catalogs.resolve(recipient.locale, None)
-                if locale not in screens:
-                    screens[locale] = announcements.announcement(
-                        self._catalogs.translator(locale), consultation)
-                group.create_task(deliver(recipient, screens[locale]))
+                # Someone who finished the consultation is not told their views are wanted.
+                key = (self._catalogs.resolve(recipient.locale, None), recipient.finished)
+                if key not in screens:
+                    screens[key] = announcements.announcement(
+                        self._catalogs.translator(key[0]), consultation, answered=key[1])
+                group.create_task(deliver(recipient, screens[key]))
 
     async def _recipients(self, broadcast_id: int) -> AsyncIterator[Recipient]:
         """Pending recipients in user order, read in batches (never all at once)."""

@@ -52,9 +52,13 @@ class OpenConsultation:
 
 @dataclass(frozen=True)
 class Moderate:
-    """A moderator's button: open or close a consultation. The role is checked on every tap."""
+    """A moderator's button on a consultation; the role is checked on every tap.
 
-    verb: str  # "open" or "close"
+    Closing and deleting ask first: "close" and "delete" show the question, "close_ok" and
+    "delete_ok" act, "list" goes back to the list.
+    """
+
+    verb: str  # one of MODERATION_VERBS
     consultation: int
 
 
@@ -62,7 +66,8 @@ class Moderate:
 class Announce:
     """A moderator's broadcast button; the role is checked on every tap.
 
-    ``pick`` names a consultation to preview; ``send``, ``cancel`` and ``stop`` name a broadcast.
+    ``pick`` names a consultation to preview; ``send``, ``cancel``, ``stop``, and ``everyone`` and
+    ``unfinished`` (whom a draft reaches) name a broadcast.
     """
 
     verb: str
@@ -100,10 +105,17 @@ class Consent:
     agreed: bool
 
 
+@dataclass(frozen=True)
+class Resubscribe:
+    """After /stop, /start asks before announcements begin again: yes or no."""
+
+    agreed: bool
+
+
 Action = (Choose | Skip | Back | PickLanguage | Consent | OpenConsultation | Moderate | Announce
-          | Summarise | Export | ReadComments)
-MODERATION_VERBS = ("open", "close")
-ANNOUNCE_VERBS = ("pick", "send", "cancel", "stop")
+          | Summarise | Export | ReadComments | Resubscribe)
+MODERATION_VERBS = ("open", "close", "close_ok", "reopen", "delete", "delete_ok", "list")
+ANNOUNCE_VERBS = ("pick", "send", "cancel", "stop", "everyone", "unfinished")
 
 
 def encode(action: Action) -> str:
@@ -133,6 +145,8 @@ def encode(action: Action) -> str:
             parts = ["l", locale]
         case Consent(agreed):
             parts = ["c", "1" if agreed else "0"]
+        case Resubscribe(agreed):
+            parts = ["u", "1" if agreed else "0"]
     data = _SEP.join(parts)
     if len(data.encode()) > MAX_CALLBACK_BYTES:
         raise ValueError(f"callback data over {MAX_CALLBACK_BYTES} bytes: {data!r}")
@@ -170,6 +184,8 @@ def decode(data: str | None) -> Action | None:
                 return PickLanguage(locale)
             case "c", ["1" | "0" as agreed]:
                 return Consent(agreed == "1")
+            case "u", ["1" | "0" as agreed]:
+                return Resubscribe(agreed == "1")
     except ValueError:
         return None
     return None

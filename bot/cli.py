@@ -7,13 +7,15 @@ import asyncio
 import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from bot.application import build_application, running
 from bot.config import ConfigError, Settings
 from bot.i18n import CatalogError
 from conversations.loader import QuestionnaireError, load_questionnaire
-from storage import StorageError
+from conversations.model import Questionnaire
+from storage import Database, StorageError
 
 SANDBOX_TOKEN = "123456:SANDBOX"
 SANDBOX_DB = "baraza-sandbox.db"
@@ -67,20 +69,45 @@ def sandbox() -> None:
     asyncio.run(_sandbox(settings, questionnaire))
 
 
-async def _sandbox(settings: Settings, questionnaire) -> None:  # type: ignore[no-untyped-def]
+def emulator_state_file(database: Path) -> Path:
+    """Where the sandbox keeps its emulator's chats and numbering: beside its database."""
+    return database.with_name(database.name + ".emulator.json")
+
+
+async def _sandbox(settings: Settings, questionnaire: Questionnaire,
+                   reader: asyncio.StreamReader | None = None,
+                   write: Callable[[str], None] = print) -> None:
     from dataclasses import replace
 
     from emulator import BotApiEmulator
+    from emulator.persistence import StateFileError
     from emulator.terminal import chat_in_terminal
 
+    # Telegram never reuses an update or message id, and the database remembers the last update
+    # id of each respondent: the emulator continues its numbering (and the chat) where the
+    # previous sandbox session left it, or every update would be taken for a redelivered one.
+    database = await Database.open(settings.database)
+    try:
+        latest = await database.respondents.latest_update_id()
+    finally:
+        await database.close()
+    state_file = emulator_state_file(settings.database)
     emulator = BotApiEmulator(token=settings.token)
+    try:
+        emulator.load_state(state_file, next_update_id=latest + 1)
+    except StateFileError as error:
+        # The database alone still keeps update ids growing; only the old chat is not shown.
+        write(f"(the sandbox's saved chat is ignored: {error})")
+        emulator.continue_updates_from(latest + 1)
     await emulator.start()
     application = build_application(replace(settings, api_url=emulator.api_root), questionnaire)
     try:
         async with running(application):
             user = emulator.user(1, first_name="You", language_code=os.environ.get("LANG", "en")[:2])
-            print("Baraza sandbox: you are chatting with the bot through a local Bot API "
+            write("Baraza sandbox: you are chatting with the bot through a local Bot API "
                   "emulator. Type /start; answer buttons by their number; /quit ends.")
-            await chat_in_terminal(emulator, user)
+            await chat_in_terminal(emulator, user, reader, write,
+                                   after_each=lambda: emulator.save_state(state_file))
     finally:
+        emulator.save_state(state_file)
         await emulator.stop()

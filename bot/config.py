@@ -5,7 +5,9 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, tzinfo
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from conversations.loader import DEFAULT_QUESTIONNAIRE
 
@@ -34,6 +36,8 @@ class Settings:
     min_group: int = 5
     # Keys the pseudonyms in answer exports; None: a key generated once and kept in the database.
     pseudonym_key: bytes | None = field(default=None, repr=False)
+    # What moderators type (/schedule) and everyone reads as times: an IANA zone.
+    timezone: tzinfo = UTC
 
     @property
     def base_url(self) -> str:
@@ -73,6 +77,7 @@ class Settings:
             paid_broadcast=_paid_broadcast(env.get("BARAZA_PAID_BROADCAST", "").strip()),
             min_group=_min_group(env.get("BARAZA_MIN_GROUP", "").strip()),
             pseudonym_key=_pseudonym_key(env.get("BARAZA_PSEUDONYM_KEY", "").strip()),
+            timezone=_timezone(env.get("BARAZA_TIMEZONE", "").strip()),
         )
 
 
@@ -84,6 +89,16 @@ def _min_group(text: str) -> int:
                           f"group only when a member, taking their own answers out, is still left "
                           f"with that many others), got {text!r}")
     return int(text)
+
+
+def _timezone(text: str) -> tzinfo:
+    if not text or text.upper() == "UTC":
+        return UTC
+    try:
+        return ZoneInfo(text)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"BARAZA_TIMEZONE must be an IANA time zone such as Africa/Nairobi or "
+                          f"Europe/Paris, got {text!r}") from None
 
 
 def _pseudonym_key(text: str) -> bytes | None:

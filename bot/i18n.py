@@ -16,13 +16,14 @@ import gettext
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
 
-from babel import Locale
-from babel.dates import format_datetime
+from babel import Locale, UnknownLocaleError
+from babel.core import get_global
+from babel.dates import format_date, format_time
 from babel.numbers import format_decimal
 from babel.support import NullTranslations, Translations
 
@@ -69,11 +70,24 @@ class Translator:
 
     locale: str
     catalog: gettext.NullTranslations
+    zone: tzinfo = UTC  # the installation's time zone (BARAZA_TIMEZONE): times are shown in it
 
     @cached_property
     def _babel(self) -> Locale:
         # Parsed once: babel would parse the identifier again for every number it formats.
         return Locale.parse(self.locale)
+
+    @cached_property
+    def _dates(self) -> Locale:
+        """The language with the zone's country, where CLDR has it: English in Nairobi writes
+        dates as in Kenya ("1 Oct 2027"), not as in the United States."""
+        territory = get_global("zone_territories").get(str(self.zone))
+        if territory:
+            try:
+                return Locale.parse(f"{self._babel.language}_{territory}")
+            except (UnknownLocaleError, ValueError):
+                pass
+        return self._babel
 
     @cached_property
     def rtl(self) -> bool:
@@ -132,9 +146,18 @@ class Translator:
         return self.isolate(self.plain_number(value, decimals))
 
     def moment(self, value: datetime) -> str:
-        """A date and time in UTC, written the locale's way (consultations are scheduled in UTC)."""
-        text = format_datetime(value, "short", tzinfo=UTC, locale=self._babel)
-        return self.isolate(self._localised_digits(text) + " UTC")
+        """A date and time in the installation's time zone, written the reader's way, with the
+        month in words (never "1/10/27") and the zone named."""
+        local = value.astimezone(self.zone)
+        pattern = self._dates.datetime_formats["medium"]
+        text = str(pattern).format(format_time(local, "short", locale=self._dates),
+                                   format_date(local, "long", locale=self._dates))
+        return self.isolate(f"{self._localised_digits(text)} ({self.zone_name})")
+
+    @property
+    def zone_name(self) -> str:
+        """The time zone as moderators type it (BARAZA_TIMEZONE): "UTC", "Africa/Nairobi"."""
+        return str(self.zone)
 
     def back(self, label: str) -> str:
         """A "go back" label with its arrow pointing back in the reading direction (◀ or ▶)."""
@@ -154,10 +177,16 @@ class Translator:
 class Catalogs:
     """All shipped catalogs, loaded once at start-up."""
 
-    def __init__(self, catalogs: Mapping[str, gettext.NullTranslations]) -> None:
+    def __init__(self, catalogs: Mapping[str, gettext.NullTranslations],
+                 zone: tzinfo = UTC) -> None:
         self._catalogs = dict(catalogs)
-        self._translators = {locale: Translator(locale, catalog)
+        self.zone = zone
+        self._translators = {locale: Translator(locale, catalog, zone)
                              for locale, catalog in self._catalogs.items()}
+
+    def in_zone(self, zone: tzinfo) -> Catalogs:
+        """The same catalogs, showing times in ``zone``."""
+        return self if zone == self.zone else Catalogs(self._catalogs, zone)
 
     @classmethod
     def load(cls, directory: Traversable = LOCALES_DIR) -> Catalogs:
@@ -199,7 +228,8 @@ class Catalogs:
     def translator(self, locale: str) -> Translator:
         """The shipped locale's translator (English for a locale not shipped)."""
         found = self._translators.get(locale)
-        return found if found is not None else Translator(locale, self._catalogs[SOURCE_LOCALE])
+        return found if found is not None else Translator(locale, self._catalogs[SOURCE_LOCALE],
+                                                          self.zone)
 
     def all(self) -> Iterable[Translator]:
         return (self.translator(locale) for locale in self.locales)

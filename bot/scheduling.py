@@ -16,8 +16,9 @@ from storage import Consultation, Database
 
 _logger = logging.getLogger(__name__)
 
-# Which statuses a scheduled change may leave, per verb.
-TRANSITIONS = {"open": ("open", ("draft",)), "close": ("closed", ("draft", "open"))}
+# Which statuses a change may leave, per verb. Reopening keeps every answer given before.
+TRANSITIONS = {"open": ("open", ("draft",)), "close": ("closed", ("draft", "open")),
+               "reopen": ("open", ("closed",))}
 
 
 def job_name(consultation_id: int, verb: str) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Sequence
+from datetime import datetime
 from html import escape, unescape
 from typing import TYPE_CHECKING
 
@@ -320,10 +321,17 @@ def digest_heading(t: Translator, consultation: Consultation, closed: bool) -> s
     return t.directed(text.format(number=t.number(consultation.id)))
 
 
-def digest_toggled(t: Translator, subscribed: bool) -> str:
-    if subscribed:
-        text = t._("You will receive the summary when a consultation closes, and every week "
-                   "while one is open. Send /digest again to stop.")
+def digest_toggled(t: Translator, subscribed: bool, next_weekly: datetime | None) -> str:
+    """/digest's answer: whether digests are now on or off, and when the next weekly one is due."""
+    if not subscribed:
+        return t.directed(t._("Digests are now off: you will not receive summaries. Send /digest "
+                              "to turn them on again."))
+    lines = [t._("Digests are now on: you will receive the summary when a consultation closes, "
+                 "and every week while one is open.")]
+    if next_weekly is None:
+        lines.append(t._("No consultation is open now, so no weekly summary is due."))
     else:
-        text = t._("You will no longer receive digests. Send /digest to receive them again.")
-    return t.directed(text)
+        lines.append(t._("The next weekly summary goes out around {moment}.").format(
+            moment=t.moment(next_weekly)))
+    lines.append(t._("Send /digest again to turn them off."))
+    return t.directed("\n".join(lines))

@@ -15,7 +15,8 @@ from types import MappingProxyType
 from telegram import Update
 
 from bot.i18n import Catalogs, Translator
-from conversations.flow import Flow, Progress, Step
+from bot.labels import option_labels
+from conversations.flow import Flow, Labels, Progress, Step
 from conversations.roles import Role
 from conversations.scoring import score_answers
 from storage import Consultation, Database, Invitation, Respondent, Session, Tx
@@ -74,6 +75,15 @@ class Turns:
         self.flow = flow
         self.catalogs = catalogs
         self.moderators = moderators
+        self._labels: dict[str, Labels] = {}
+
+    def labels(self, locale: str) -> Labels:
+        """The option labels a respondent in ``locale`` may type (built once per locale)."""
+        found = self._labels.get(locale)
+        if found is None:
+            found = self._labels[locale] = option_labels(self.flow.questionnaire,
+                                                         self.catalogs.translator(locale))
+        return found
 
     def progress(self, session: Session) -> Progress:
         return Progress(MappingProxyType(dict(session.answers)), session.cursor, session.finished)
@@ -85,14 +95,16 @@ class Turns:
 
     async def enter(self, update: Update, move: Move | None = None,
                     consultation_id: int | None = None,
-                    write: Write | None = None) -> tuple[Turn, Step | None] | None:
+                    write: Write | None = None,
+                    typed: str | None = None) -> tuple[Turn, Step | None] | None:
         """Claim the update and, with ``move``, apply an engine step to the respondent's session.
 
         The session is that of ``consultation_id`` (a button names it), else of the consultation
         the respondent is answering. Returns None when this update was handled before (Telegram
         redelivers unconfirmed updates after a crash). A move is applied only to a session of an
         open consultation. ``write`` stores the update's other effects (a language, a consent)
-        in the same transaction as the claim, so a crash leaves both or neither.
+        in the same transaction as the claim, so a crash leaves both or neither. ``typed`` is a
+        typed message, taken as the engine's ``typed`` input in the respondent's language.
         """
         user, chat = update.effective_user, update.effective_chat
         assert user is not None and chat is not None
@@ -117,10 +129,16 @@ class Turns:
             if consultation is not None and self.runs(consultation):
                 session = tx.sessions.get(user.id, consultation.id)
             step = None
+            if typed is not None:
+                locale = self.translator(respondent, user.language_code).locale
+                labels = self.labels(locale)
+                move_now: Move | None = lambda flow, progress: flow.typed(progress, typed, labels)
+            else:
+                move_now = move
             # Engine moves run even for a repeated tap: the engine itself recognises a repeat.
-            if (move is not None and session is not None
+            if (move_now is not None and session is not None
                     and consultation is not None and consultation.status == "open"):
-                step = move(self.flow, self.progress(session))
+                step = move_now(self.flow, self.progress(session))
                 self._store(tx, session, step)
                 if consultation.id != respondent.consultation_id:
                     # A button of another open consultation: typed replies follow it there.

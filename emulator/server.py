@@ -8,10 +8,12 @@ import re
 import time
 from collections import deque
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 
+from . import persistence
 from .activity import Activity, Pulse
 from .chats import ChatState
 from .control import add_control_routes
@@ -181,6 +183,25 @@ class BotApiEmulator:
         user = EmulatedUser(self, chat)
         self._users[user_id] = user
         return user
+
+    # -- continuity across restarts --------------------------------------------------------------
+
+    def save_state(self, path: Path) -> None:
+        """Write update numbering, message numbering and every chat to ``path`` (JSON)."""
+        persistence.save(path, self._updates.next_id, self._api.chats)
+
+    def load_state(self, path: Path, *, next_update_id: int = 1) -> None:
+        """Continue from a ``save_state`` file, if there is one: ids keep growing, chats keep
+        their messages. ``next_update_id`` is a floor (say, one past the last id a bot stored)."""
+        saved_next, chats = persistence.load(path)
+        self.continue_updates_from(max(saved_next, next_update_id))
+        for chat in chats:
+            self._api.chats[chat.chat_id] = chat
+            self._users[chat.chat_id] = EmulatedUser(self, chat)
+
+    def continue_updates_from(self, next_update_id: int) -> None:
+        """Number later updates from ``next_update_id`` on (they never go back)."""
+        self._updates.continue_from(next_update_id)
 
     def block(self, user_id: int, *, notify: bool = True) -> None:
         """The user blocks the bot: sends and edits to them now fail with 403."""

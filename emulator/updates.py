@@ -30,6 +30,15 @@ class UpdateQueue:
         self._poll_generation = 0
         self._closed = False
 
+    @property
+    def next_id(self) -> int:
+        """The update id the next update gets."""
+        return self._next_id
+
+    def continue_from(self, next_id: int) -> None:
+        """Number later updates from ``next_id`` on (ids never go back, as on Telegram)."""
+        self._next_id = max(self._next_id, next_id)
+
     def push(self, payload: dict[str, Any]) -> dict[str, Any]:
         """Queue an update (payload without update_id); returns it with its new update_id."""
         update = {"update_id": self._next_id, **payload}

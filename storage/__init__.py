@@ -4,7 +4,7 @@ from storage.broadcasts import Broadcast, BroadcastRepository, DeliveryCounts, R
 from storage.database import Database
 from storage.errors import RecordNotFound, StorageError
 from storage.consultations import ConsultationRepository
-from storage.records import Consultation, ConsultationText, Invitation, Respondent, Session, StoredRole
+from storage.records import Consultation, ConsultationStatus, ConsultationText, Invitation, Respondent, Session, StoredRole
 from storage.roles import InvitationRepository, RoleRepository
 from storage.respondents import RespondentRepository
 from storage.sessions import SessionRepository
@@ -26,6 +26,7 @@ __all__ = [
     "Recipient",
     "Consultation",
     "ConsultationRepository",
+    "ConsultationStatus",
     "ConsultationText",
     "Invitation",
     "InvitationRepository",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 from types import MappingProxyType
 
 from conversations.model import Answer
@@ -49,6 +50,14 @@ class ConsultationText:
     description: str
 
 
+class ConsultationStatus(StrEnum):
+    """Where a consultation is: prepared, taking answers, or no longer taking them."""
+
+    DRAFT = "draft"
+    OPEN = "open"
+    CLOSED = "closed"
+
+
 @dataclass(frozen=True)
 class Consultation:
     """A run of a questionnaire: its texts per locale, its status and its schedule (UTC)."""
@@ -56,7 +65,7 @@ class Consultation:
     id: int
     questionnaire_id: str
     questionnaire_version: int
-    status: str  # draft, open or closed
+    status: ConsultationStatus
     opens_at: datetime | None
     closes_at: datetime | None
     texts: Mapping[str, ConsultationText] = field(hash=False)

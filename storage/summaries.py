@@ -9,7 +9,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from conversations.model import Answer
 from conversations.scoring import ScoreCard
@@ -220,6 +220,19 @@ class DigestRepository:
     def __init__(self, connection: Connection, clock: Clock) -> None:
         self._connection = connection
         self._clock = clock
+
+    async def next_weekly(self, every: timedelta) -> datetime | None:
+        """About when the next weekly digest is due (None: no consultation is open).
+
+        A consultation's week begins when it is first seen open (``claim_weekly``), so one whose
+        week has not begun yet is due a week from now.
+        """
+        rows = await self._connection.fetch(
+            "SELECT min(coalesce(r.sent_at, ?)) FROM consultations AS c"
+            " LEFT JOIN digest_runs AS r ON r.consultation_id = c.id WHERE c.status = 'open'",
+            (timestamp(self._clock),))
+        started = rows[0][0]
+        return None if started is None else datetime.fromisoformat(started) + every
 
     async def toggle(self, user_id: int) -> bool:
         """Subscribe the user, or unsubscribe them if they were; True when now subscribed."""

@@ -47,6 +47,12 @@ def test_moderators_are_parsed() -> None:
     assert settings.moderators == frozenset({1, 22, 333})
 
 
+def test_times_are_in_utc_unless_an_iana_zone_is_given() -> None:
+    assert str(Settings.from_env({"TELEGRAM_BOT_TOKEN": TOKEN}).timezone) == "UTC"
+    chosen = Settings.from_env({"TELEGRAM_BOT_TOKEN": TOKEN, "BARAZA_TIMEZONE": "Africa/Nairobi"})
+    assert str(chosen.timezone) == "Africa/Nairobi"
+
+
 @pytest.mark.parametrize(("env", "message"), [
     ({}, "TELEGRAM_BOT_TOKEN is not set"),
     ({"TELEGRAM_BOT_TOKEN": "nonsense"}, "does not look like a bot token"),
@@ -56,6 +62,8 @@ def test_moderators_are_parsed() -> None:
     ({"TELEGRAM_BOT_TOKEN": TOKEN, "BARAZA_MIN_GROUP": "1"}, "at least 2"),
     ({"TELEGRAM_BOT_TOKEN": TOKEN, "BARAZA_PSEUDONYM_KEY": "short"}, "PSEUDONYM_KEY is too short"),
     ({"TELEGRAM_BOT_TOKEN": TOKEN, "BARAZA_PAID_BROADCAST": "yes"}, "must be 1 .* or 0"),
+    ({"TELEGRAM_BOT_TOKEN": TOKEN, "BARAZA_TIMEZONE": "Nairobi"}, "BARAZA_TIMEZONE must be an IANA"),
+    ({"TELEGRAM_BOT_TOKEN": TOKEN, "BARAZA_TIMEZONE": "../etc"}, "BARAZA_TIMEZONE must be an IANA"),
 ])
 def test_bad_values_are_named_in_one_line(env: dict[str, str], message: str) -> None:
     with pytest.raises(ConfigError, match=message) as caught:

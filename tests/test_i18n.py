@@ -1,9 +1,9 @@
 """Locale resolution and locale-aware formatting."""
 
-import pytest
-
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
+import pytest
 from babel import Locale
 
 from bot import callbacks
@@ -146,3 +146,15 @@ def test_a_persian_chart_labels_its_bars_and_axis_in_persian_digits(catalogs: Ca
     (axes,) = figure.axes
     assert [t.get_text() for t in axes.texts] == ["۴۹", "۰", "۷۵"]
     assert [t.get_text() for t in axes.get_yticklabels()] == ["۰", "۲۵", "۵۰", "۷۵", "۱۰۰"]
+
+
+def test_times_are_written_in_the_installations_zone_with_the_month_in_words(
+        catalogs: Catalogs) -> None:
+    moment = datetime(2027, 10, 1, 6, 0, tzinfo=UTC)
+    nairobi = catalogs.in_zone(ZoneInfo("Africa/Nairobi"))
+    # English in Kenya: day, month in words, year; never "1/10/27" or "10/1/27".
+    assert nairobi.translator("en").moment(moment) == "1 October 2027, 09:00 (Africa/Nairobi)"
+    assert nairobi.translator("sw").moment(moment) == "1 Oktoba 2027 09:00 (Africa/Nairobi)"
+    assert catalogs.translator("en").moment(moment) == "October 1, 2027, 6:00\u202fAM (UTC)"
+    arabic = catalogs.translator("ar").moment(moment)
+    assert arabic.startswith(FSI) and "أكتوبر" in arabic and "/" not in arabic

@@ -9,6 +9,7 @@ from html import escape
 
 from telegram import Update
 
+from bot.arguments import quoted
 from bot.context import BarazaContext
 from bot.handlers.replies import answer
 from bot.i18n import Translator
@@ -100,8 +101,11 @@ async def add_moderator(update: Update, context: BarazaContext) -> None:
     turn, _ = permitted_turn
     t, args, db = turn.t, context.args or [], context.services.db
     # Telegram ids are at most 52 bits: up to 16 ASCII digits ("²".isdigit() is true, too).
-    if len(args) != 1 or not (args[0].isascii() and args[0].isdigit()) or len(args[0]) > 16:
+    if not args:
         text = t._("Usage: /addmoderator TELEGRAM_ID (anyone can see their id with /whoami).")
+    elif len(args) != 1 or not (args[0].isascii() and args[0].isdigit()) or len(args[0]) > 16:
+        text = t._("{text} is not a Telegram id: give the number someone sees with /whoami, "
+                   "such as 123456789.").format(text=quoted(t, " ".join(args)))
     elif await db.respondents.get(int(args[0])) is None:
         # A typo must not make a stranger a moderator: only someone who used the bot qualifies.
         text = t._("No one with that id has used this bot yet: ask them to send /start first, "

@@ -54,6 +54,8 @@ async def _route(update: Update, context: BarazaContext, action: callbacks.Actio
             await onboarding.pick_language(update, context, action)
         case callbacks.Consent():
             await onboarding.consent(update, context, action)
+        case callbacks.Resubscribe():
+            await onboarding.resubscribe(update, context, action)
         case callbacks.Choose() | callbacks.Skip() | callbacks.Keep() | callbacks.Back():
             await questions.button(update, context, action)
         case callbacks.OpenConsultation():

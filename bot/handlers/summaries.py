@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import Literal
 
 from telegram import Bot, Update
 from telegram.error import Forbidden, TelegramError
 
-from bot import callbacks, exports, screens
+from bot import arguments, callbacks, exports, screens
 from bot.context import BarazaContext, Services
 from bot.handlers.access import permitted, permitted_tap, turn_for
 from bot.handlers.replies import answer
@@ -100,7 +101,9 @@ async def summary_command(update: Update, context: BarazaContext) -> None:
         return
     role = await permitted(context, turn, Permission.READ_SUMMARY)
     if role is not None:
-        await _one_or_choose(context, turn, callbacks.Summarise, role, _number(context))
+        number = await _number(context, turn)
+        if number is not False:
+            await _one_or_choose(context, turn, callbacks.Summarise, role, number)
 
 
 async def export_command(update: Update, context: BarazaContext) -> None:
@@ -110,7 +113,9 @@ async def export_command(update: Update, context: BarazaContext) -> None:
         return
     role = await permitted(context, turn, Permission.EXPORT)
     if role is not None:
-        await _one_or_choose(context, turn, callbacks.Export, role, _number(context))
+        number = await _number(context, turn)
+        if number is not False:
+            await _one_or_choose(context, turn, callbacks.Export, role, number)
 
 
 async def digest_command(update: Update, context: BarazaContext) -> None:
@@ -118,8 +123,13 @@ async def digest_command(update: Update, context: BarazaContext) -> None:
     turn = await turn_for(update, context)
     if turn is None or await permitted(context, turn, Permission.READ_SUMMARY) is None:
         return
-    subscribed = await context.services.db.digests.toggle(turn.respondent.user_id)
-    await context.bot.send_message(turn.respondent.chat_id, digest_toggled(turn.t, subscribed))
+    from bot.digests import WEEK  # bot.digests imports this module: import it when used
+
+    digests = context.services.db.digests
+    subscribed = await digests.toggle(turn.respondent.user_id)
+    next_weekly = await digests.next_weekly(WEEK) if subscribed else None
+    await context.bot.send_message(turn.respondent.chat_id,
+                                   digest_toggled(turn.t, subscribed, next_weekly))
 
 
 async def button(update: Update, context: BarazaContext, action: SummaryButton) -> None:
@@ -140,13 +150,18 @@ async def button(update: Update, context: BarazaContext, action: SummaryButton) 
     await _act(context, turn, action, consultation, role)
 
 
-def _number(context: BarazaContext) -> int | None:
-    """The consultation number after the command (/summary 7), if one was given."""
+async def _number(context: BarazaContext, turn: Turn) -> int | None | Literal[False]:
+    """The consultation number after the command (/summary 7); None when none was given;
+    False after saying what is wrong with what was given (/export abc exports nothing)."""
     args = context.args or []
-    digits = args[0].lstrip("#") if len(args) == 1 else ""
-    if digits.isascii() and digits.isdigit() and len(digits) <= 9:
-        return int(digits)
-    return None
+    if not args:
+        return None
+    number = (arguments.consultation_number(turn.t, args[0]) if len(args) == 1 else
+              arguments.Invalid(turn.t._("Give one consultation number, such as 3.")))
+    if isinstance(number, arguments.Invalid):
+        await context.bot.send_message(turn.respondent.chat_id, turn.t.directed(number.reason))
+        return False
+    return number
 
 
 async def _one_or_choose(context: BarazaContext, turn: Turn,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 
 import pytest
 
@@ -37,7 +38,8 @@ async def test_full_walk_in_each_language_ends_with_scores(
     await user.click("✓ " + catalogs.autonym(locale))
     await user.click(t._("I agree"))
     first = user.last_message.text
-    assert t._("Question {number} of {total}").format(number=t.number(1), total=t.number(33)) in first
+    assert t._("Part {part} of {parts} · question {number} of {total}").format(
+        part=t.number(1), parts=t.number(5), number=t.number(1), total=t.number(6)) in first
 
     seen = await answer_all(user, metep, t, choose=lambda q: "yes" if q.scale else "A comment")
 
@@ -46,18 +48,23 @@ async def test_full_walk_in_each_language_ends_with_scores(
     thanks = t._("<b>Thank you! Your answers are recorded.</b>")
     assert thanks.removeprefix("<b>").removesuffix("</b>") in summary
     assert t._("very high") in summary  # "yes" and "agree" everywhere
+    if locale == "en":  # a view, not a grade: bands without overlap, and what happens next
+        assert "How you see E-consultation: 100, very high" in summary
+        assert "there are no right answers" in summary
+        assert "middle: 25 to under 50; high: 50 to under 75" in summary
+        assert "What happens next:" in summary
 
 
-@pytest.mark.parametrize(("locale", "two"), [("ar", "2"), ("fa", "۲")])
+@pytest.mark.parametrize(("locale", "one"), [("ar", "1"), ("fa", "۱")])
 async def test_right_to_left_lines_read_right_to_left_with_numbers_isolated(
         bot: BotApiEmulator, catalogs: Catalogs, metep: Questionnaire, locale: str,
-        two: str) -> None:
+        one: str) -> None:
     user = bot.user(101, language_code=locale)
     await consent(user, catalogs, locale)
     await user.click(catalogs.translator(locale).pgettext("metep:scale:yes_no:no", "No"))
     text = user.last_message.text
     assert all(line.startswith(RLM) for line in text.split("\n") if line)
-    assert f"\u2068{two}\u2069" in text  # "Question 2 of 33": the digits are isolated
+    assert f"\u2068{one}\u2069" in text  # "Part 1 of 5": the digits are isolated
     assert "▶ " + catalogs.translator(locale)._("Back") in user.buttons  # pointing back, rightwards
 
 
@@ -77,7 +84,8 @@ async def test_a_pilot_countrys_language_carries_the_questionnaire_summary_and_a
     seen = await answer_all(citizen, metep, t, choose=lowest)
     assert len(seen) == 33
     scores = citizen.last_message.text
-    assert t._("Overall: {score} ({band})").format(score=t.number(0), band=t._("low")) in scores
+    assert t._("Overall, as you see it: {score}, {band}").format(
+        score=t.number(0), band=t._("low")) in scores
 
     moderator = bot.user(MODERATOR, language_code=locale)
     await moderator.send("/summary")
@@ -87,10 +95,14 @@ async def test_a_pilot_countrys_language_carries_the_questionnaire_summary_and_a
         .split("{count}")[0] in summary
     assert moderator.last_message.photo is not None  # the chart
 
+    newcomer = bot.user(121, language_code=locale)  # subscribed, not finished: asked to answer
+    await newcomer.send("/start")
+    await newcomer.click("✓ " + catalogs.autonym(locale))
+    await newcomer.click(t._("I agree"))
     await moderator.send("/broadcast")
     await moderator.click(Texts(metep, t).title()[:60])
     await moderator.click(t._("Send"))
-    announcement = await citizen.wait_for(lambda m: t._("Answer now") in m.button_texts)
+    announcement = await newcomer.wait_for(lambda m: t._("Answer now") in m.button_texts)
     assert Texts(metep, t).title() in announcement.text
 
     if t.rtl:
@@ -177,3 +189,50 @@ async def test_fifty_respondents_at_once_all_finish(
 
     counts = await asyncio.gather(*(respondent(1000 + i) for i in range(50)))
     assert set(counts) == {33, 37}
+
+
+async def test_the_progress_total_never_grows_during_a_walk(
+        bot: BotApiEmulator, catalogs: Catalogs, metep: Questionnaire) -> None:
+    t = catalogs.translator("en")
+    user = bot.user(103, language_code="en")
+    await consent(user, catalogs, "en")
+    places: list[tuple[int, int, int]] = []
+
+    def record(question):  # noqa: ANN001, ANN202
+        found = re.search(r"Part (\d+) of (\d+) · question (\d+) of (\d+)", user.last_message.text)
+        assert found is not None, user.last_message.text
+        part, parts, _, total = map(int, found.groups())
+        places.append((part, parts, total))
+        return "yes"  # every follow-up is shown
+
+    seen = await answer_all(user, metep, t, choose=record)
+    assert len(seen) == 37
+    assert {parts for _, parts, _ in places} == {5}
+    for (part, _, total), (next_part, _, next_total) in zip(places, places[1:]):
+        assert next_part > part or next_total == total, places
+
+
+async def test_start_after_stop_asks_before_announcing_again(
+        bot: BotApiEmulator, catalogs: Catalogs, metep: Questionnaire) -> None:
+    t = catalogs.translator("en")
+    user = bot.user(104, language_code="en")
+    await consent(user, catalogs, "en")
+    await answer_all(user, metep, t, choose=lambda q: "no", stop_after=2)
+    await user.send("/stop")
+    assert user.last_message.text == (
+        "You will no longer receive announcements of new consultations. Your answers are kept, "
+        "and you can go on answering: send /start.")
+    await user.send("/start")
+    resumed = user.messages[-2]
+    assert "Welcome back! Let's continue." in resumed.text  # the answers were kept
+    assert shown_question(metep, t, resumed.text).id == "framework.data_protection"
+    assert user.last_message.text == ("You turned announcements off with /stop. Would you like "
+                                      "to hear about new consultations again?")
+    await user.click("No, thank you")
+    assert user.last_message.text.startswith("Understood: no announcements.")
+    await user.send("/start")
+    await user.click("Yes, announce them")
+    assert user.last_message.text.startswith("You will receive announcements of new "
+                                             "consultations again")
+    await user.send("/start")
+    assert "Welcome back! Let's continue." in user.last_message.text  # not asked any more

@@ -167,6 +167,11 @@ async def test_a_moderator_exports_every_answer_without_any_telegram_id(
     again = moderator.last_message.document
     assert again is not None and again == sent.document  # the same pseudonyms every time
 
+    await moderator.send("/export abc")  # not a number: said so, and nothing is exported
+    assert moderator.last_message.text == ("“abc” is not a consultation number: give the number "
+                                           "shown in /consultations, such as 3.")
+    assert moderator.last_message.document is None
+
 
 async def test_moderators_read_the_comments_and_officials_do_not(
         bot: BotApiEmulator, metep: Questionnaire, catalogs: Catalogs) -> None:
@@ -212,12 +217,14 @@ async def test_the_digest_is_sent_when_a_moderator_closes_the_consultation(
     await citizens(bot, metep, catalogs, 7_100_001, 7_100_002, 7_100_003)
     official, other, _ = await officials(bot, metep, catalogs, 7_200_001, 7_200_002, 7_200_003)
     await official.send("/digest")
-    assert official.last_message.text.startswith("You will receive the summary when a "
-                                                 "consultation closes")
+    assert official.last_message.text.startswith("Digests are now on: you will receive the "
+                                                 "summary when a consultation closes")
+    assert "The next weekly summary goes out around " in official.last_message.text
     moderator = bot.user(MODERATOR, language_code="en")
 
     await moderator.send("/consultations")
     await moderator.click("Close #1")
+    await moderator.click("Yes, close #1")
 
     chart = await official.wait_for(lambda m: m.photo is not None)
     assert chart.photo is not None and chart.photo.startswith(PNG)
@@ -284,6 +291,7 @@ async def test_summaries_and_digests_go_out_as_text_when_the_chart_cannot_be_dra
     moderator = bot.user(MODERATOR, language_code="en")
     await moderator.send("/consultations")
     await moderator.click("Close #1")
+    await moderator.click("Yes, close #1")
     for official in subscribers:  # one chart failing stops the digest for nobody
         digest = await official.wait_for(lambda m: "has closed" in m.text)
         assert digest.text.startswith("Consultation #1 has closed. Here is its final summary.")
@@ -415,7 +423,8 @@ async def test_the_final_digest_survives_a_crash_right_after_the_close(
         # The network stalls as the close is committed: the digest's first message hangs, and
         # the bot is killed with the consultation closed and nothing sent.
         emulator.hold("sendMessage")
-        await moderator.click("Close #1", settle=False)
+        await moderator.click("Close #1")
+        await moderator.click("Yes, close #1", settle=False)
         await polled(lambda: emulator.held_requests > 0)
         await bot.kill()
         assert await digest_state(database) == (True, [])  # due, sent to nobody
