@@ -8,10 +8,14 @@ the wrong session.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from enum import StrEnum
 
 MAX_CALLBACK_BYTES = 64
 _SEP = "|"
+USER_ID = re.compile(r"[1-9][0-9]{0,15}")  # Telegram ids are at most 52 bits
+_HASH_START = re.compile(r"[0-9a-f]{16}")
 
 
 @dataclass(frozen=True)
@@ -91,6 +95,26 @@ class ReadComments:
 
 
 @dataclass(frozen=True)
+class Forget:
+    """Erase everything stored about the person who taps it (``confirm``), or keep it."""
+
+    confirm: bool
+
+
+class RoleVerb(StrEnum):
+    REVOKE = "revoke"  # ``key``: the Telegram user id whose role is taken away
+    CANCEL = "cancel"  # ``key``: the start of an invitation's hash
+
+
+@dataclass(frozen=True)
+class ManageRole:
+    """A moderator's button in /roles; the role is checked on every tap."""
+
+    verb: RoleVerb
+    key: str
+
+
+@dataclass(frozen=True)
 class PickLanguage:
     locale: str
 
@@ -101,7 +125,7 @@ class Consent:
 
 
 Action = (Choose | Skip | Back | PickLanguage | Consent | OpenConsultation | Moderate | Announce
-          | Summarise | Export | ReadComments)
+          | Summarise | Export | ReadComments | Forget | ManageRole)
 MODERATION_VERBS = ("open", "close")
 ANNOUNCE_VERBS = ("pick", "send", "cancel", "stop")
 
@@ -133,6 +157,10 @@ def encode(action: Action) -> str:
             parts = ["l", locale]
         case Consent(agreed):
             parts = ["c", "1" if agreed else "0"]
+        case Forget(confirm):
+            parts = ["f", "1" if confirm else "0"]
+        case ManageRole(verb, key):
+            parts = ["g", verb.value, key]
     data = _SEP.join(parts)
     if len(data.encode()) > MAX_CALLBACK_BYTES:
         raise ValueError(f"callback data over {MAX_CALLBACK_BYTES} bytes: {data!r}")
@@ -170,6 +198,12 @@ def decode(data: str | None) -> Action | None:
                 return PickLanguage(locale)
             case "c", ["1" | "0" as agreed]:
                 return Consent(agreed == "1")
+            case "f", ["1" | "0" as confirm]:
+                return Forget(confirm == "1")
+            case "g", [RoleVerb.REVOKE, key] if USER_ID.fullmatch(key):
+                return ManageRole(RoleVerb.REVOKE, key)
+            case "g", [RoleVerb.CANCEL, key] if _HASH_START.fullmatch(key):
+                return ManageRole(RoleVerb.CANCEL, key)
     except ValueError:
         return None
     return None
