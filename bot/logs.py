@@ -2,7 +2,8 @@
 
 A filter on the handlers (not on loggers: records propagated from python-telegram-bot's and
 httpx's loggers pass only the handlers' filters) rewrites each record before it is written. It
-redacts the bot token wherever it appears (httpx logs every request's URL), invitation tokens, and
+redacts the bot token wherever it appears (httpx logs every request's URL), invitation tokens, the
+parameters of SQL statements (aiosqlite logs them at DEBUG), and
 the values of the fields that carry what people type or are called, in the two forms PTB logs
 them at DEBUG: the Bot API's JSON as Python dicts ('text': '…') and its objects' reprs (text='…').
 """
@@ -26,6 +27,11 @@ _FIELD_VALUE = re.compile(
     rf"{_QUOTED}")
 
 
+# aiosqlite logs each statement with its parameters at DEBUG: the statement stays, they go.
+_SQL_PARAMETERS = re.compile(r"""(?P<sql>'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"), [(\[].*""",
+                             re.DOTALL)
+
+
 class Redactor(logging.Filter):
     """Rewrites a record's message (and traceback) without the secrets and personal texts."""
 
@@ -40,7 +46,10 @@ class Redactor(logging.Filter):
         return _FIELD_VALUE.sub(lambda m: m["key"] + repr(REDACTED), text)
 
     def filter(self, record: logging.LogRecord) -> bool:
-        record.msg, record.args = self.redact(record.getMessage()), None
+        message = record.getMessage()
+        if record.name.startswith("aiosqlite"):
+            message = _SQL_PARAMETERS.sub(lambda m: m["sql"] + ", <parameters redacted>)", message)
+        record.msg, record.args = self.redact(message), None
         if record.exc_info and not record.exc_text:
             record.exc_text = logging.Formatter().formatException(record.exc_info)
         if record.exc_text:
