@@ -59,9 +59,9 @@ def revoked(t: Translator, user_id: int, stored: StoredRole | None, from_env: bo
     elif stored is None:
         text = t._("User {id} has no role to take away.")
     else:
-        text = t._("User {id} is no longer {role}.").format(
-            id=number, role=role_names(t)[Role(stored.role)])
-    return t.directed(text.format(id=number))
+        text = t._("User {id} no longer has the {role} role.")
+    role = role_names(t)[Role(stored.role)] if stored is not None else ""
+    return t.directed(text.format(id=number, role=role))
 
 
 def action_name(t: Translator, action: AuditAction) -> str:

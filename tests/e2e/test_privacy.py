@@ -130,10 +130,10 @@ async def test_a_revoked_official_and_a_revoked_moderator_are_refused(
     assert "7200001 · official · Ministry of Finance" in moderator.last_message.text
     assert "7400001 · moderator" in moderator.last_message.text
     await moderator.click("Revoke 7200001")
-    assert moderator.callback_answers[-1].text == "User 7200001 is no longer official."
+    assert moderator.callback_answers[-1].text == "User 7200001 no longer has the official role."
     assert "7200001" not in moderator.last_message.text  # the list, edited in place
     await moderator.send("/revoke 7400001")
-    assert moderator.last_message.text == "User 7400001 is no longer moderator."
+    assert moderator.last_message.text == "User 7400001 no longer has the moderator role."
 
     await official.send("/summary")
     assert official.last_message.text == "Sorry, only moderators and invited officials can do that."
