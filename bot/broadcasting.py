@@ -419,6 +419,8 @@ class _Progress:
         counts, broadcast = await self._state()
         await self._show(counts, broadcast, finished=True)
         chat_id = self._broadcast.progress_chat_id or self._broadcast.created_by
+        if not chat_id:
+            return  # its moderator used /forget: there is nobody to report to
         try:
             await self._bot.send_message(
                 chat_id, announcements.report(self._t, self._consultation, counts,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from html import escape
 from typing import Any
@@ -15,9 +15,10 @@ from bot.i18n import Catalogs, Translator
 from conversations.model import Questionnaire
 from conversations.roles import Role
 from conversations.scoring import score_answers
-from storage import AuditAction, Consultation, Erased, PersonalData, Respondent, Tx
+from storage import AuditAction, AuditEntry, Consultation, Erased, PersonalData, Respondent, Tx
 
 FILENAME = "baraza-my-data.json"
+LISTED = 20  # consultations in the message (the newest); the file has them all
 
 
 def _day(t: Translator, stamp: str) -> str:
@@ -46,7 +47,7 @@ def summary(t: Translator, catalogs: Catalogs, data: PersonalData, role: Role,
         lines.append(t._("Agency or region: {agency}").format(agency=t.isolate(escape(data.agency))))
     if data.digest_subscribed_at:
         lines.append(t._("You receive digests (/digest ends them)."))
-    for session in data.sessions:
+    for session in data.sessions[-LISTED:]:
         consultation = consultations.get(session.consultation_id)
         title = (screens.consultation_text(t, consultation).title if consultation is not None
                  else "")
@@ -65,7 +66,7 @@ def summary(t: Translator, catalogs: Catalogs, data: PersonalData, role: Role,
 
 
 def document(t: Translator, questionnaire: Questionnaire, data: PersonalData, role: Role,
-             consultations: dict[int, Consultation]) -> bytes:
+             consultations: dict[int, Consultation], audit: Sequence[AuditEntry] = ()) -> bytes:
     """Everything stored about the person as JSON: English keys, texts in their language."""
     texts = screens.Texts(questionnaire, t)
 
@@ -114,6 +115,11 @@ def document(t: Translator, questionnaire: Questionnaire, data: PersonalData, ro
                            "status": d.status, "sent_at": d.sent_at} for d in data.deliveries],
         "digests": [{"consultation": d.consultation_id, "kind": d.kind, "status": d.status,
                      "at": d.updated_at} for d in data.digests],
+        # What the audit trail records the person doing, or having done to them.
+        "audit_trail": [{"at": e.at.isoformat(), "action": e.action.value,
+                         "by_you": e.actor_id == data.user_id,
+                         "consultation": e.consultation_id, "detail": e.detail}
+                        for e in audit],
     }
     return json.dumps(content, ensure_ascii=False, indent=2).encode()
 

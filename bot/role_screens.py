@@ -13,7 +13,7 @@ from bot.privacy import role_names
 from conversations.roles import Role
 from storage import AuditAction, AuditEntry, OpenInvitation, StoredRole
 
-LISTED = 40  # of each kind, so the list and its buttons fit one message
+LISTED = 25  # of each kind, so the list and its buttons fit one message
 
 
 def roles_screen(t: Translator, roles: Sequence[StoredRole],

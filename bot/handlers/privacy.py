@@ -26,7 +26,8 @@ async def my_data(update: Update, context: BarazaContext) -> None:
         turn.respondent.chat_id, privacy.summary(t, services.catalogs, data, role, consultations))
     await context.bot.send_document(
         turn.respondent.chat_id, filename=privacy.FILENAME,
-        document=privacy.document(t, services.questionnaire, data, role, consultations))
+        document=privacy.document(t, services.questionnaire, data, role, consultations,
+                                  await services.db.audit.about(user_id)))
 
 
 async def forget(update: Update, context: BarazaContext) -> None:

@@ -73,6 +73,7 @@ async def test_mydata_sends_the_persons_answers_in_their_language(
     assert (first["question_id"], first["option_id"], first["answer"]) == (
         "framework.info_law", "no", "No")
     assert COMMENT in [a["comment"] for a in consultation["answers"]]
+    assert data["audit_trail"] == []  # nothing privileged was done by or to them
 
 
 async def test_forget_erases_the_person_from_every_table_and_every_figure(
