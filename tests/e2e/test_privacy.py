@@ -248,3 +248,26 @@ async def test_a_debug_log_holds_no_token_invitation_comment_or_name(
     for secret in (token, token[len("inv_"):], COMMENT, TOKEN, TOKEN.split(":")[1],
                    "Wanjiru", "Otieno", "Achieng", "Ministry of Finance"):
         assert secret not in written, secret
+
+
+async def test_retention_runs_at_start_forgetting_who_never_consented(
+        emulator: BotApiEmulator, settings: Settings, metep: Questionnaire, catalogs: Catalogs,
+        caplog: pytest.LogCaptureFixture) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from storage import Database
+
+    long_ago = datetime.now(UTC) - timedelta(days=settings.unconsented_days + 1)
+    db = await Database.open(settings.database, clock=lambda: long_ago)
+    try:
+        await db.respondents.ensure(PERSON, chat_id=PERSON)  # greeted, tapped "Not now", gone
+    finally:
+        await db.close()
+
+    with caplog.at_level(logging.INFO, logger="bot.retention"):
+        async with bot_running(emulator, settings, metep, catalogs):
+            pass
+
+    assert cells_holding(settings.database, PERSON) == []
+    assert any("Retention" in r.getMessage() and "respondents 1" in r.getMessage()
+               for r in caplog.records)
