@@ -5,7 +5,8 @@ httpx's loggers pass only the handlers' filters) rewrites each record before it 
 redacts the bot token wherever it appears (httpx logs every request's URL), invitation tokens, the
 parameters of SQL statements (aiosqlite logs them at DEBUG), and
 the values of the fields that carry what people type or are called, in the two forms PTB logs
-them at DEBUG: the Bot API's JSON as Python dicts ('text': '…') and its objects' reprs (text='…').
+them at DEBUG: the Bot API's JSON as Python dicts ('text': '…') and its objects' reprs
+(text='…').
 """
 
 from __future__ import annotations

@@ -44,7 +44,8 @@ def summary(t: Translator, catalogs: Catalogs, data: PersonalData, role: Role,
                  else t._("You do not receive announcements."))
     lines.append(t._("Your role: {role}.").format(role=role_names(t)[role]))
     if data.agency:
-        lines.append(t._("Agency or region: {agency}").format(agency=t.isolate(escape(data.agency))))
+        lines.append(t._("Agency or region: {agency}").format(
+            agency=t.isolate(escape(data.agency))))
     if data.digest_subscribed_at:
         lines.append(t._("You receive digests (/digest ends them)."))
     for session in data.sessions[-LISTED:]:

@@ -21,9 +21,9 @@ async def apply(db: Database, settings: Settings) -> None:
     """One retention run, logged with what it did."""
     done = await db.retention.apply(timedelta(days=settings.retention_days),
                                     timedelta(days=settings.unconsented_days))
+    counts = ", ".join(f"{name.replace('_', ' ')} {count}" for name, count in asdict(done).items())
     _logger.info("Retention (answers unlinked %s days after a consultation closes): %s",
-                 settings.retention_days,
-                 ", ".join(f"{name.replace('_', ' ')} {count}" for name, count in asdict(done).items()))
+                 settings.retention_days, counts)
 
 
 async def start(application: Application, db: Database, settings: Settings) -> None:

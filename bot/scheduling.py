@@ -67,7 +67,8 @@ async def apply_schedule(application: Application, consultation: Consultation) -
         if moment is not None and moment <= now and await change_status(
                 application, consultation.id, verb):
             _logger.info("Consultation %s: %s (due %s)", consultation.id, verb, moment)
-            await application.bot_data[SERVICES].db.audit.record(None, STATUS_ACTIONS[verb], consultation_id=consultation.id)
+            await application.bot_data[SERVICES].db.audit.record(
+                None, STATUS_ACTIONS[verb], consultation_id=consultation.id)
     schedule(application, consultation, now)
 
 
@@ -82,4 +83,5 @@ async def _run_transition(context: CallbackContext) -> None:
     consultation_id, verb = context.job.data  # type: ignore[union-attr, misc]
     if await change_status(context.application, consultation_id, verb):
         _logger.info("Consultation %s: %s on schedule", consultation_id, verb)
-        await context.application.bot_data[SERVICES].db.audit.record(None, STATUS_ACTIONS[verb], consultation_id=consultation_id)
+        await context.application.bot_data[SERVICES].db.audit.record(
+            None, STATUS_ACTIONS[verb], consultation_id=consultation_id)

@@ -1,4 +1,4 @@
-"""What is stored about a person (/mydata), and erasing them (/forget) so no table keeps their id."""
+"""What is stored about a person (/mydata), and erasing them (/forget): no table keeps their id."""
 
 from __future__ import annotations
 

@@ -110,7 +110,8 @@ async def add_moderator(update: Update, context: BarazaContext) -> None:
     else:
         user_id = int(args[0])
         await db.roles.grant(user_id, Role.MODERATOR.value, None, granted_by=turn.respondent.user_id)
-        await db.audit.record(turn.respondent.user_id, AuditAction.GRANT_MODERATOR, target_id=user_id)
+        await db.audit.record(turn.respondent.user_id, AuditAction.GRANT_MODERATOR,
+                              target_id=user_id)
         text = t._("User {id} is now a moderator.").format(id=t.isolate(str(user_id)))
     await context.bot.send_message(turn.respondent.chat_id, t.directed(text))
 
@@ -127,7 +128,8 @@ async def invite(update: Update, context: BarazaContext) -> None:
     expires = datetime.now(UTC) + INVITATION_LIFETIME
     await context.services.db.invitations.create(
         token_hash(token), agency, turn.respondent.user_id, expires)
-    await context.services.db.audit.record(turn.respondent.user_id, AuditAction.INVITE, detail=agency)
+    await context.services.db.audit.record(turn.respondent.user_id, AuditAction.INVITE,
+                                           detail=agency)
     link = f"https://t.me/{context.bot.username}?start={token}"
     lines = [t._("Send this link to the official. It works once and expires in {days} days:")
              .format(days=t.number(INVITATION_LIFETIME.days)), "", escape(link)]

@@ -98,7 +98,8 @@ async def _send(context: BarazaContext, turn: Turn, query: CallbackQuery, broadc
         await answer(context, query, announcements.not_a_draft(t))
         return
     await answer(context, query, announcements.starting(t))
-    await services.db.audit.record(turn.respondent.user_id, AuditAction.BROADCAST, consultation_id=draft.consultation_id, detail=str(started))
+    await services.db.audit.record(turn.respondent.user_id, AuditAction.BROADCAST,
+                                   consultation_id=draft.consultation_id, detail=str(started))
     assert services.broadcaster is not None
     services.broadcaster.launch(broadcast_id)
 
@@ -127,7 +128,8 @@ async def _stop(context: BarazaContext, turn: Turn, query: CallbackQuery, broadc
         await answer(context, query, announcements.not_sending(t))
         return
     await answer(context, query, announcements.stopping(t))
-    await services.db.audit.record(turn.respondent.user_id, AuditAction.STOP_BROADCAST, detail=str(broadcast_id))
+    await services.db.audit.record(turn.respondent.user_id, AuditAction.STOP_BROADCAST,
+                                   detail=str(broadcast_id))
     assert services.broadcaster is not None
     services.broadcaster.launch(broadcast_id)  # in case it is not being sent right now
 

@@ -105,7 +105,9 @@ async def new_consultation(update: Update, context: BarazaContext) -> None:
     q = context.services.questionnaire
     created = await context.services.db.consultations.create(
         q.id, q.version, {t.locale: text}, created_by=turn.respondent.user_id)
-    await context.services.db.audit.record(turn.respondent.user_id, AuditAction.CREATE_CONSULTATION, consultation_id=created.id)
+    await context.services.db.audit.record(turn.respondent.user_id,
+                                           AuditAction.CREATE_CONSULTATION,
+                                           consultation_id=created.id)
     await _reply(context, turn, t._("Consultation #{number} was created as a draft. Open it from "
                                     "/consultations when it is ready.").format(number=t.isolate(str(created.id))))
 
@@ -126,7 +128,8 @@ async def translate(update: Update, context: BarazaContext) -> None:
             languages=", ".join(services.catalogs.locales)))
         return
     await services.db.consultations.set_text(consultation.id, locale, text)
-    await services.db.audit.record(turn.respondent.user_id, AuditAction.TRANSLATE_CONSULTATION, consultation_id=consultation.id, detail=locale)
+    await services.db.audit.record(turn.respondent.user_id, AuditAction.TRANSLATE_CONSULTATION,
+                                   consultation_id=consultation.id, detail=locale)
     await _reply(context, turn, t._("Saved the {language} text of consultation #{number}.").format(
         language=t.isolate(services.catalogs.autonym(locale)), number=t.isolate(str(consultation.id))))
 
@@ -148,7 +151,8 @@ async def schedule_consultation(update: Update, context: BarazaContext) -> None:
         return
     opens_at, closes_at = (m or None for m in moments)
     await services.db.consultations.set_schedule(consultation.id, opens_at, closes_at)  # type: ignore[arg-type]
-    await services.db.audit.record(turn.respondent.user_id, AuditAction.SCHEDULE_CONSULTATION, consultation_id=consultation.id, detail=" ".join(args[1:3]))
+    await services.db.audit.record(turn.respondent.user_id, AuditAction.SCHEDULE_CONSULTATION,
+                                   consultation_id=consultation.id, detail=" ".join(args[1:3]))
     updated = await services.db.consultations.get(consultation.id)
     assert updated is not None
     await apply_schedule(context.application, updated)
@@ -171,7 +175,8 @@ async def moderate(update: Update, context: BarazaContext, action: callbacks.Mod
     if not await change_status(context.application, action.consultation, action.verb):
         await answer(context, query, t._("Nothing changed: that consultation is not in a state for this."))
         return
-    await context.services.db.audit.record(turn.respondent.user_id, STATUS_ACTIONS[action.verb], consultation_id=action.consultation)
+    await context.services.db.audit.record(turn.respondent.user_id, STATUS_ACTIONS[action.verb],
+                                           consultation_id=action.consultation)
     message = (t._("Consultation #{number} is now open.") if action.verb == "open"
                else t._("Consultation #{number} is now closed.")).format(number=t.isolate(str(action.consultation)))
     await answer(context, query, message)

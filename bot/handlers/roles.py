@@ -83,7 +83,8 @@ async def _roles(context: BarazaContext, turn: Turn) -> role_screens.screens.Scr
 async def _revoke(context: BarazaContext, turn: Turn, user_id: int) -> str:
     """Take the role away (recorded in the audit trail) and say what happened."""
     services = context.services
-    if user_id in services.turns.moderators or await services.db.roles.managed_by_environment(user_id):
+    if (user_id in services.turns.moderators
+            or await services.db.roles.managed_by_environment(user_id)):
         return role_screens.revoked(turn.t, user_id, None, from_env=True)
     stored = await services.db.roles.revoke(user_id)
     if stored is not None:

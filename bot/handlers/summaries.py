@@ -210,7 +210,8 @@ async def _send_export(context: BarazaContext, turn: Turn, consultation: Consult
         caption="\n".join([caption, *(t.directed(note) for note in notes)]))
 
 
-async def _groups(services: Services, consultation: Consultation) -> tuple[set[str], dict[str, int]]:
+async def _groups(services: Services,
+                  consultation: Consultation) -> tuple[set[str], dict[str, int]]:
     """The roles whose finished respondents are more than the minimum group (their rows can be
     exported, their comments labelled), and how many finished in each of the others."""
     minimum = summaries_of(services).min_group
