@@ -18,35 +18,54 @@ LISTED = 25  # of each kind, so the list and its buttons fit one message
 
 def roles_screen(t: Translator, roles: Sequence[StoredRole],
                  invitations: Sequence[OpenInvitation]) -> screens.Screen:
-    """Officials, moderators added in the bot and open invitations, each with its button."""
+    """Officials, moderators added in the bot and open invitations, each with its button.
+
+    As many as fit one message (at most ``LISTED`` of each); a list cut short ends with "…".
+    """
     names = role_names(t)
+    footer = ["", t._("Moderators listed in BARAZA_MODERATORS are managed there: remove an id "
+                      "and restart the bot to take the role away.")]
+    budget = screens.TELEGRAM_TEXT_LIMIT - len("\n".join(footer)) - 100
     lines = [t._("<b>Roles</b>")]
-    rows = []
+    rows: list[list[InlineKeyboardButton]] = []
+
+    def fits(entry: str) -> bool:
+        return len("\n".join([*lines, entry])) <= budget
+
     for stored in roles[:LISTED]:
         number = t.isolate(str(stored.user_id))
         entry = f"{number} · {names[Role(stored.role)]}"
         if stored.agency:
             entry += " · " + t.isolate(escape(stored.agency[:60]))
+        if not fits(entry):
+            break
         lines.append(entry)
         rows.append([InlineKeyboardButton(
             t._("Revoke {id}").format(id=number), callback_data=callbacks.encode(
                 callbacks.ManageRole(callbacks.RoleVerb.REVOKE, str(stored.user_id))))])
+    if len(rows) < len(roles):
+        lines.append("…")
     if not roles:
         lines.append(t._("No officials, and no moderators added in the bot."))
     lines += ["", t._("<b>Open invitations</b>")]
+    listed = 0
     for index, invitation in enumerate(invitations[:LISTED], start=1):
         agency = t.isolate(escape(invitation.agency[:60])) if invitation.agency else "—"
-        lines.append(f"{t.number(index)}. {agency} · "
-                     + t._("expires {moment}").format(moment=t.moment(invitation.expires_at)))
+        entry = (f"{t.number(index)}. {agency} · "
+                 + t._("expires {moment}").format(moment=t.moment(invitation.expires_at)))
+        if not fits(entry):
+            break
+        lines.append(entry)
+        listed += 1
         rows.append([InlineKeyboardButton(
             t._("Cancel invitation {number}").format(number=t.number(index)),
             callback_data=callbacks.encode(
                 callbacks.ManageRole(callbacks.RoleVerb.CANCEL, invitation.key)))])
+    if listed < len(invitations):
+        lines.append("…")
     if not invitations:
         lines.append(t._("None."))
-    lines += ["", t._("Moderators listed in BARAZA_MODERATORS are managed there: remove an id and "
-                      "restart the bot to take the role away.")]
-    return screens.Screen(t.directed("\n".join(lines)),
+    return screens.Screen(t.directed("\n".join(lines + footer)),
                           InlineKeyboardMarkup(rows) if rows else None)
 
 
