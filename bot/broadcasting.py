@@ -47,7 +47,7 @@ from telegram.warnings import PTBDeprecationWarning
 from bot import announcements
 from bot.i18n import Catalogs, Translator
 from bot.screens import Screen
-from storage import Broadcast, Consultation, Database, DeliveryCounts, Recipient
+from storage import Broadcast, Consultation, Database, DeliveryCounts, RecordNotFound, Recipient
 from storage.broadcasts import Taken
 
 _logger = logging.getLogger(__name__)
@@ -164,6 +164,10 @@ class Broadcaster:
         async def deliver(recipient: Recipient, screen: Screen) -> None:
             try:
                 await self._deliver(broadcast_id, recipient, screen)
+            except RecordNotFound:
+                # The recipient used /forget while theirs was on the wire: nothing to record.
+                _logger.info("Broadcast %s: a recipient was erased while being sent to",
+                             broadcast_id)
             finally:
                 admitted.release()
 
