@@ -340,10 +340,13 @@ class DigestRepository:
 
     async def _record(self, digest_id: int, user_id: int, status: str, error: str | None,
                       failed: int) -> None:
+        # Nothing is recorded for someone erased (/forget) while their digest was being sent.
         await self._connection.write(
             "INSERT INTO digest_recipients"
             " (digest_id, user_id, status, attempts, last_error, updated_at)"
-            " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (digest_id, user_id) DO UPDATE"
+            " SELECT ?1, ?2, ?3, ?4, ?5, ?6"
+            " WHERE EXISTS (SELECT 1 FROM respondents WHERE user_id = ?2)"
+            " ON CONFLICT (digest_id, user_id) DO UPDATE"
             " SET status = excluded.status, attempts = attempts + excluded.attempts,"
             " last_error = coalesce(excluded.last_error, last_error),"
             " updated_at = excluded.updated_at",

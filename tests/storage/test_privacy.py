@@ -183,3 +183,16 @@ async def test_an_existing_database_is_made_owner_only(db_path: Path) -> None:
     db_path.chmod(0o644)
     await (await Database.open(db_path)).close()
     assert stat.S_IMODE(db_path.stat().st_mode) == 0o600
+
+
+async def test_a_digest_sent_to_someone_erased_meanwhile_is_recorded_for_nobody(
+        db: Database) -> None:
+    await db.respondents.ensure(PERSON, chat_id=PERSON)
+    await db.digests.toggle(PERSON)
+    await db.consultations.set_status(METEP, "closed")  # its final digest is due
+    (due,) = await db.digests.due()
+    await db.atomically(lambda tx: tx.privacy.erase(PERSON, update_id=None))
+
+    await db.digests.record_sent(due.id, PERSON)
+
+    assert await db.digests.sent_to(due.id) == []
