@@ -196,3 +196,33 @@ async def test_a_digest_sent_to_someone_erased_meanwhile_is_recorded_for_nobody(
     await db.digests.record_sent(due.id, PERSON)
 
     assert await db.digests.sent_to(due.id) == []
+
+
+async def test_the_privacy_migration_keeps_every_session_and_answer_of_the_previous_release(
+        tmp_path: Path, db_path: Path) -> None:
+    import shutil
+
+    from storage.schema import MIGRATIONS_DIR
+    from tests.storage.conftest import with_consultations
+
+    released = tmp_path / "released"
+    released.mkdir()
+    for name in ("0001_initial.sql", "0002_consultations_and_roles.sql", "0003_summaries.sql",
+                 "0004_broadcasts.sql"):
+        shutil.copy(Path(str(MIGRATIONS_DIR / name)), released)
+    old = await with_consultations(await Database.open(db_path, migrations_dir=released))
+    session = await finished(old, 7, answers=[Answer("q1", option_id="yes")])
+    await old.summaries.add(session.id, card(50, 100))
+    await old.close()
+    query_file(db_path, "UPDATE consultations SET status = 'closed' WHERE id = ?", (PILOT,))
+
+    db = await Database.open(db_path)
+    try:
+        kept = await db.sessions.get(7, METEP)
+        assert kept is not None and kept.finished and dict(kept.answers) == {
+            "q1": Answer("q1", option_id="yes")}
+        assert query_file(db_path, "SELECT summarised FROM sessions") == [(1,)]
+        assert query_file(db_path, "SELECT id FROM consultations WHERE closed_at IS NOT NULL") \
+            == [(PILOT,)]
+    finally:
+        await db.close()
