@@ -47,7 +47,7 @@ from telegram.warnings import PTBDeprecationWarning
 from bot import announcements
 from bot.i18n import Catalogs, Translator
 from bot.screens import Screen
-from storage import Broadcast, Consultation, Database, DeliveryCounts, Recipient
+from storage import Broadcast, Consultation, Database, DeliveryCounts, RecordNotFound, Recipient
 from storage.broadcasts import Taken
 
 _logger = logging.getLogger(__name__)
@@ -164,6 +164,10 @@ class Broadcaster:
         async def deliver(recipient: Recipient, screen: Screen) -> None:
             try:
                 await self._deliver(broadcast_id, recipient, screen)
+            except RecordNotFound:
+                # The recipient used /forget while theirs was on the wire: nothing to record.
+                _logger.info("Broadcast %s: a recipient was erased while being sent to",
+                             broadcast_id)
             finally:
                 admitted.release()
 
@@ -420,6 +424,8 @@ class _Progress:
         counts, broadcast = await self._state()
         await self._show(counts, broadcast, finished=True)
         chat_id = self._broadcast.progress_chat_id or self._broadcast.created_by
+        if not chat_id:
+            return  # its moderator used /forget: there is nobody to report to
         try:
             await self._bot.send_message(
                 chat_id, announcements.report(self._t, self._consultation, counts,

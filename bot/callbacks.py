@@ -8,10 +8,14 @@ the wrong session.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from enum import StrEnum
 
 MAX_CALLBACK_BYTES = 64
 _SEP = "|"
+USER_ID = re.compile(r"[1-9][0-9]{0,15}")  # Telegram ids are at most 52 bits
+_HASH_START = re.compile(r"[0-9a-f]{16}")
 
 
 @dataclass(frozen=True)
@@ -96,6 +100,26 @@ class ReadComments:
 
 
 @dataclass(frozen=True)
+class Forget:
+    """Erase everything stored about the person who taps it (``confirm``), or keep it."""
+
+    confirm: bool
+
+
+class RoleVerb(StrEnum):
+    REVOKE = "revoke"  # ``key``: the Telegram user id whose role is taken away
+    CANCEL = "cancel"  # ``key``: the start of an invitation's hash
+
+
+@dataclass(frozen=True)
+class ManageRole:
+    """A moderator's button in /roles; the role is checked on every tap."""
+
+    verb: RoleVerb
+    key: str
+
+
+@dataclass(frozen=True)
 class PickLanguage:
     locale: str
 
@@ -113,7 +137,7 @@ class Resubscribe:
 
 
 Action = (Choose | Skip | Back | PickLanguage | Consent | OpenConsultation | Moderate | Announce
-          | Summarise | Export | ReadComments | Resubscribe)
+          | Summarise | Export | ReadComments | Resubscribe | Forget | ManageRole)
 MODERATION_VERBS = ("open", "close", "close_ok", "reopen", "delete", "delete_ok", "list")
 ANNOUNCE_VERBS = ("pick", "send", "cancel", "stop", "everyone", "unfinished")
 
@@ -147,6 +171,10 @@ def encode(action: Action) -> str:
             parts = ["c", "1" if agreed else "0"]
         case Resubscribe(agreed):
             parts = ["u", "1" if agreed else "0"]
+        case Forget(confirm):
+            parts = ["f", "1" if confirm else "0"]
+        case ManageRole(verb, key):
+            parts = ["g", verb.value, key]
     data = _SEP.join(parts)
     if len(data.encode()) > MAX_CALLBACK_BYTES:
         raise ValueError(f"callback data over {MAX_CALLBACK_BYTES} bytes: {data!r}")
@@ -186,6 +214,12 @@ def decode(data: str | None) -> Action | None:
                 return Consent(agreed == "1")
             case "u", ["1" | "0" as agreed]:
                 return Resubscribe(agreed == "1")
+            case "f", ["1" | "0" as confirm]:
+                return Forget(confirm == "1")
+            case "g", [RoleVerb.REVOKE, key] if USER_ID.fullmatch(key):
+                return ManageRole(RoleVerb.REVOKE, key)
+            case "g", [RoleVerb.CANCEL, key] if _HASH_START.fullmatch(key):
+                return ManageRole(RoleVerb.CANCEL, key)
     except ValueError:
         return None
     return None

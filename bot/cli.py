@@ -7,9 +7,10 @@ import asyncio
 import logging
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
+from bot import logs
 from bot.application import build_application, running
 from bot.config import ConfigError, Settings
 from bot.i18n import CatalogError
@@ -33,9 +34,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     # otherwise PTB's own rate limiter logs a deprecation warning at every 429.
     os.environ.setdefault("PTB_TIMEDELTA", "1")
     command = args.command or ("run" if os.environ.get("TELEGRAM_BOT_TOKEN") else "sandbox")
-    logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-                        level=os.environ.get("BARAZA_LOG_LEVEL", "INFO").upper())
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    logs.configure(os.environ.get("BARAZA_LOG_LEVEL", "INFO"),
+                   secrets=(os.environ.get("TELEGRAM_BOT_TOKEN", "").strip(), SANDBOX_TOKEN,
+                            os.environ.get("BARAZA_PSEUDONYM_KEY", "").strip()))
     try:
         if command == "run":
             run(Settings.from_env())
@@ -61,9 +62,7 @@ def run(settings: Settings) -> None:
 
 def sandbox() -> None:
     """Run the same bot against the built-in emulator and chat with it here."""
-    env = {**os.environ, "TELEGRAM_BOT_TOKEN": SANDBOX_TOKEN}
-    env.setdefault("BARAZA_DB", SANDBOX_DB)
-    settings = Settings.from_env(env)
+    settings = sandbox_settings(os.environ)
     questionnaire = load_questionnaire(settings.questionnaire)
     logging.getLogger().setLevel(logging.WARNING)
     asyncio.run(_sandbox(settings, questionnaire))
@@ -72,6 +71,13 @@ def sandbox() -> None:
 def emulator_state_file(database: Path) -> Path:
     """Where the sandbox keeps its emulator's chats and numbering: beside its database."""
     return database.with_name(database.name + ".emulator.json")
+
+
+def sandbox_settings(environ: Mapping[str, str]) -> Settings:
+    """The sandbox's settings: its own token and always its own database, never BARAZA_DB's
+    (which may be the production one)."""
+    return Settings.from_env({**environ, "TELEGRAM_BOT_TOKEN": SANDBOX_TOKEN,
+                              "BARAZA_DB": SANDBOX_DB})
 
 
 async def _sandbox(settings: Settings, questionnaire: Questionnaire,

@@ -20,7 +20,7 @@ class ConfigError(ValueError):
 
 @dataclass(frozen=True)
 class Settings:
-    token: str
+    token: str = field(repr=False)  # a secret, like the pseudonym key: never in a log or repr
     api_url: str = TELEGRAM_API_URL
     database: Path = Path("baraza.db")
     moderators: frozenset[int] = frozenset()
@@ -38,6 +38,10 @@ class Settings:
     pseudonym_key: bytes | None = field(default=None, repr=False)
     # What moderators type (/schedule) and everyone reads as times: an IANA zone.
     timezone: tzinfo = UTC
+    # Answers of consultations closed longer than this are unlinked from Telegram ids.
+    retention_days: int = 365
+    # Someone who never consented is forgotten after this many days without writing.
+    unconsented_days: int = 30
 
     @property
     def base_url(self) -> str:
@@ -78,6 +82,8 @@ class Settings:
             min_group=_min_group(env.get("BARAZA_MIN_GROUP", "").strip()),
             pseudonym_key=_pseudonym_key(env.get("BARAZA_PSEUDONYM_KEY", "").strip()),
             timezone=_timezone(env.get("BARAZA_TIMEZONE", "").strip()),
+            retention_days=_days("BARAZA_RETENTION_DAYS", env, Settings.retention_days),
+            unconsented_days=_days("BARAZA_UNCONSENTED_DAYS", env, Settings.unconsented_days),
         )
 
 
@@ -115,3 +121,12 @@ def _paid_broadcast(text: str) -> bool:
         raise ConfigError(f"BARAZA_PAID_BROADCAST must be 1 (pay for faster broadcasts) or 0, "
                           f"got {text!r}")
     return text == "1"
+
+
+def _days(name: str, env: Mapping[str, str], default: int) -> int:
+    text = env.get(name, "").strip()
+    if not text:
+        return default
+    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= 36500:
+        raise ConfigError(f"{name} must be a whole number of days from 1 to 36500, got {text!r}")
+    return int(text)

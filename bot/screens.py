@@ -93,8 +93,10 @@ def consent(t: Translator, questionnaire: Questionnaire, question_count: int) ->
                    "You will be asked about {count} questions, one at a time.",
                    question_count).format(count=t.number(question_count)),
         t._("Your answers are stored with your Telegram account so that you can stop and come "
-            "back at any time. They are only ever reported as totals; your name is never shown."),
-        t._("Comments you type are read by the consultation's moderators, without your name."),
+            "back at any time. Summaries show them only as totals of groups. The consultation's "
+            "moderators can also export the answers one by one, under a pseudonym instead of "
+            "your name or account, and read the comments you type."),
+        t._("/mydata shows everything stored about you; /forget erases it."),
         t._("You will also receive announcements of new consultations; /stop ends them."),
         t._("You can change the language with /language and go back with /back."),
         "",
@@ -288,6 +290,8 @@ def commands(t: Translator) -> list[tuple[str, str]]:
         ("language", t._("Change the language")),
         ("whoami", t._("Show your role")),
         ("stop", t._("Stop announcements of new consultations (your answers are kept)")),
+        ("mydata", t._("See everything stored about you")),
+        ("forget", t._("Erase everything stored about you")),
         ("help", t._("How this bot works")),
     ]
 
@@ -301,6 +305,9 @@ def moderator_commands(t: Translator) -> list[tuple[str, str]]:
         ("schedule", t._("Set when a consultation opens and closes")),
         ("invite", t._("Create an invitation link for an official")),
         ("addmoderator", t._("Make someone a moderator by their Telegram id")),
+        ("roles", t._("Officials, moderators and open invitations")),
+        ("revoke", t._("Take a role away by the Telegram id")),
+        ("audit", t._("The latest changes: who did what, and when")),
         ("broadcast", t._("Announce a consultation to every subscriber")),
     ]
 

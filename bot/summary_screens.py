@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from html import escape, unescape
 from typing import TYPE_CHECKING
@@ -247,9 +247,12 @@ def nothing_answered(t: Translator) -> str:
 
 
 def comment_pages(t: Translator, questionnaire: Questionnaire, consultation: Consultation,
-                  comments: Sequence[Comment], more: bool, max_pages: int) -> list[str]:
+                  comments: Sequence[Comment], more: bool, max_pages: int,
+                  labelled: Collection[str] | None = None) -> list[str]:
     """The comments, newest first, in as many messages as they need (at most ``max_pages``).
 
+    A comment is labelled with its author's role only for the roles in ``labelled`` (None: all):
+    the groups larger than the minimum, so a label never narrows a comment down to a few people.
     A message's length is measured as Telegram measures it (see ``telegram_length``).
     """
     roles = {Role.CITIZEN: t._("citizen"), Role.OFFICIAL: t._("official"),
@@ -263,7 +266,9 @@ def comment_pages(t: Translator, questionnaire: Questionnaire, consultation: Con
         question = questionnaire.question(comment.question_id)
         where = (texts.pillar(questionnaire.pillar(question.pillar_id)) if question is not None
                  else comment.question_id)
-        label = t.directed(f"<i>{escape(where)} · {roles[Role(comment.role)]}</i>\n")
+        if labelled is None or comment.role in labelled:
+            where = f"{where} · {roles[Role(comment.role)]}"
+        label = t.directed(f"<i>{escape(where)}</i>\n")
         body = t.directed(escape(comment.text))
         over = telegram_length(label) + telegram_length(body) - TELEGRAM_TEXT_LIMIT
         if over > 0:  # only a comment near Telegram's own limit: cut, and marked as cut
@@ -306,6 +311,16 @@ def export_caption(t: Translator, consultation: Consultation, respondents: int,
     if compressed:
         text += "\n" + t._("The file is compressed (gzip) to fit Telegram's size limit.")
     return t.directed(text)
+
+
+def left_out_note(t: Translator, role: str, count: int, minimum: int) -> str:
+    """Why a group's rows are not in the export (no more respondents than the minimum group)."""
+    groups = {Role.CITIZEN: t._("Citizens"), Role.OFFICIAL: t._("Officials"),
+              Role.MODERATOR: t._("Moderators")}
+    return t.ngettext(
+        "{group} are left out: {count} finished, no more than the minimum group of {minimum}.",
+        "{group} are left out: {count} finished, no more than the minimum group of {minimum}.",
+        count).format(group=groups[Role(role)], count=t.number(count), minimum=t.number(minimum))
 
 
 def export_too_large(t: Translator, megabytes: int) -> str:

@@ -19,7 +19,7 @@ from bot.labels import option_labels
 from conversations.flow import Flow, Labels, Progress, Step
 from conversations.roles import Role
 from conversations.scoring import score_answers
-from storage import Consultation, Database, Invitation, Respondent, Session, Tx
+from storage import AuditAction, Consultation, Database, Invitation, Respondent, Session, Tx
 
 Move = Callable[[Flow, Progress], Step]
 # A write that must commit (or not) together with the update's claim (run on the database thread).
@@ -116,13 +116,16 @@ class Turns:
 
         def work(tx: Tx) -> _Entered | None:
             # The whole update in one hand-off to the database thread: the engine is plain code.
+            if tx.privacy.erased_by(update_id):
+                return None  # a redelivered /forget must not make its person a respondent again
             respondent = tx.respondents.ensure(user.id, chat.id)
             if not tx.respondents.claim_update(user.id, update_id, tap):
                 return None
             claim = Claim.REPEATED_TAP if tap is not None and respondent.last_tap == tap else Claim.NEW
             if write is not None:
                 write(tx, respondent)
-                respondent = tx.respondents.ensure(user.id, chat.id)
+                # An erasure leaves nobody to read back: the turn answers in the old snapshot.
+                respondent = tx.respondents.get(user.id) or respondent
             wanted = consultation_id if consultation_id is not None else respondent.consultation_id
             consultation = tx.consultations.get(wanted) if wanted is not None else None
             session = None
@@ -188,11 +191,15 @@ class Turns:
     async def redeem_invitation(self, user_id: int, token_hash: str) -> tuple[Invitation | None, Role]:
         """Use up an invitation and make the user an official, together or not at all."""
         role, _ = await self.role_of(user_id)
+        if role is Role.MODERATOR:
+            return None, role  # a moderator needs no invitation, and does not use it up
         async with self.db.transaction():
             invitation = await self.db.invitations.redeem(token_hash, user_id)
-            if invitation is not None and role is not Role.MODERATOR:
+            if invitation is not None:
                 await self.db.roles.grant(user_id, Role.OFFICIAL.value, invitation.agency,
                                           invitation.created_by)
+                await self.db.audit.record(invitation.created_by, AuditAction.GRANT_OFFICIAL,
+                                           target_id=user_id, detail=invitation.agency)
                 role = Role.OFFICIAL
         return invitation, role
 

@@ -74,8 +74,10 @@ class ConsultationRepository:
     async def set_status(self, consultation_id: int, status: str,
                          expected: Sequence[str] | None = None) -> bool:
         """Move to ``status``; with ``expected``, only from one of those (False if not)."""
-        sql = "UPDATE consultations SET status = ? WHERE id = ?"
-        params: tuple[object, ...] = (status, consultation_id)
+        # closed_at: when it closed (retention counts from it); reopening clears it.
+        sql = ("UPDATE consultations SET status = ?1, closed_at = CASE WHEN ?1 = 'closed'"
+               " THEN coalesce(closed_at, ?3) END WHERE id = ?2")
+        params: tuple[object, ...] = (status, consultation_id, timestamp(self._clock))
         if expected is not None:
             sql += f" AND status IN ({','.join('?' * len(expected))})"
             params += tuple(expected)

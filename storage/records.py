@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import ClassVar
 from datetime import datetime
 from enum import StrEnum
 from types import MappingProxyType
@@ -30,7 +31,7 @@ class Session:
     """One respondent's run through one questionnaire, with its answers so far by question id."""
 
     id: int
-    user_id: int
+    user_id: int | None  # None once retention unlinked it from the Telegram account
     consultation_id: int
     role: str  # the respondent's role when they began: citizen, official or moderator
     cursor: str | None
@@ -83,6 +84,18 @@ class StoredRole:
 
 @dataclass(frozen=True)
 class Invitation:
+    agency: str | None
+    created_by: int
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class OpenInvitation:
+    """An invitation that still works, named by the start of its hash (it fits a button)."""
+
+    KEY_LENGTH: ClassVar[int] = 16
+
+    key: str
     agency: str | None
     created_by: int
     expires_at: datetime

@@ -35,7 +35,7 @@ class ExportedAnswer:
     """One stored answer of a finished session, for the export (which pseudonymises user_id)."""
 
     session_id: int
-    user_id: int
+    user_id: int | None  # None: unlinked from the Telegram account by retention
     role: str
     question_id: str
     option_id: str | None
@@ -112,6 +112,33 @@ class SummaryStatements:
                 " score_sum = score_sum + excluded.score_sum",
                 [v for key, total in totals.items() for v in (*key, *total)],
             )
+        return len(rows)
+
+    def withdraw_from_totals(self, cards: Mapping[int, ScoreCard]) -> int:
+        """Take erased sessions' scores (by session id) out of the totals; how many were in them.
+
+        The one place a contribution leaves the running totals (``/forget``): only sessions that
+        were added (summarised) are taken out, and each is marked so it cannot be taken out
+        twice. Call it inside the transaction that deletes the sessions.
+        """
+        if not cards:
+            return 0
+        marks = ",".join("?" * len(cards))
+        rows = self._connection.execute(
+            f"UPDATE sessions SET summarised = 0 WHERE id IN ({marks}) AND summarised = 1"
+            " RETURNING id, consultation_id, role",
+            tuple(cards),
+        ).fetchall()
+        for row in rows:
+            for t in tallies_of(row["role"], cards[row["id"]]):
+                self._connection.execute(
+                    "UPDATE summary_totals SET respondents = respondents - ?,"
+                    " scored = scored - ?, score_sum = max(score_sum - ?, 0.0)"
+                    " WHERE consultation_id = ? AND role = ? AND pillar_id = ?",
+                    (t.respondents, t.scored, t.score_sum, row["consultation_id"], t.role,
+                     t.pillar_id),
+                )
+        self._connection.execute("DELETE FROM summary_totals WHERE respondents <= 0")
         return len(rows)
 
 
@@ -212,6 +239,13 @@ class ExportRepository:
                                          row["question_id"], row["option_id"], row["text"],
                                          row["questionnaire_version"], row["answered_at"])
             after = rows[-1]["id"]
+
+    async def finished_by_role(self, consultation_id: int) -> dict[str, int]:
+        """How many respondents finished the consultation, per role they answered in."""
+        rows = await self._connection.fetch(
+            "SELECT role, count(*) FROM sessions INDEXED BY sessions_finished"
+            f" WHERE consultation_id = ? AND {_FINISHED} GROUP BY role", (consultation_id,))
+        return {row[0]: int(row[1]) for row in rows}
 
 
 class DigestRepository:
@@ -319,10 +353,13 @@ class DigestRepository:
 
     async def _record(self, digest_id: int, user_id: int, status: str, error: str | None,
                       failed: int) -> None:
+        # Nothing is recorded for someone erased (/forget) while their digest was being sent.
         await self._connection.write(
             "INSERT INTO digest_recipients"
             " (digest_id, user_id, status, attempts, last_error, updated_at)"
-            " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (digest_id, user_id) DO UPDATE"
+            " SELECT ?1, ?2, ?3, ?4, ?5, ?6"
+            " WHERE EXISTS (SELECT 1 FROM respondents WHERE user_id = ?2)"
+            " ON CONFLICT (digest_id, user_id) DO UPDATE"
             " SET status = excluded.status, attempts = attempts + excluded.attempts,"
             " last_error = coalesce(excluded.last_error, last_error),"
             " updated_at = excluded.updated_at",

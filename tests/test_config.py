@@ -69,3 +69,27 @@ def test_bad_values_are_named_in_one_line(env: dict[str, str], message: str) -> 
     with pytest.raises(ConfigError, match=message) as caught:
         Settings.from_env(env)
     assert "\n" not in str(caught.value)
+
+
+def test_the_token_is_hidden_from_the_settings_repr() -> None:
+    settings = Settings.from_env({"TELEGRAM_BOT_TOKEN": "123:very-secret",
+                                  "BARAZA_PSEUDONYM_KEY": "k" * 20})
+    assert "very-secret" not in repr(settings) and "kkkk" not in repr(settings)
+
+
+def test_retention_has_documented_defaults_and_refuses_nonsense() -> None:
+    settings = Settings.from_env({"TELEGRAM_BOT_TOKEN": TOKEN})
+    assert (settings.retention_days, settings.unconsented_days) == (365, 30)
+    settings = Settings.from_env({"TELEGRAM_BOT_TOKEN": TOKEN, "BARAZA_RETENTION_DAYS": "90",
+                                  "BARAZA_UNCONSENTED_DAYS": "7"})
+    assert (settings.retention_days, settings.unconsented_days) == (90, 7)
+    for wrong in ("0", "-3", "a year"):
+        with pytest.raises(ConfigError, match="BARAZA_RETENTION_DAYS must be a whole number"):
+            Settings.from_env({"TELEGRAM_BOT_TOKEN": TOKEN, "BARAZA_RETENTION_DAYS": wrong})
+
+
+def test_the_sandbox_never_opens_the_production_database() -> None:
+    from bot.cli import SANDBOX_DB, sandbox_settings
+
+    settings = sandbox_settings({"BARAZA_DB": "/srv/baraza/production.db"})
+    assert settings.database == Path(SANDBOX_DB)

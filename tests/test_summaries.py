@@ -408,7 +408,7 @@ async def test_the_export_has_a_row_per_answer_under_pseudonyms(mini: Questionna
     assert table[0] == {"respondent": pseudonym(key, 3, 765432101), "role": "citizen",
                         "pillar": "first", "question": "first.law", "option": "yes", "comment": "",
                         "questionnaire_version": "2",
-                        "answered_at": "2025-01-01T10:00:00.000000+00:00"}
+                        "answered_at": "2025-01-01"}  # to the day, not the microsecond
     assert table[1]["respondent"] == table[0]["respondent"] != table[2]["respondent"]
     assert table[1]["comment"] == "'=HYPERLINK(\"x\")"  # never a formula in a spreadsheet
 

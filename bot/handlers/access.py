@@ -15,6 +15,7 @@ from bot.handlers.replies import answer
 from bot.i18n import Translator
 from bot.turns import Turn
 from conversations.roles import Permission, Role, allows
+from storage import AuditAction
 
 INVITATION_LIFETIME = timedelta(days=7)
 INVITATION_PREFIX = "inv_"  # /start payloads of other deep links are not invitations
@@ -113,6 +114,8 @@ async def add_moderator(update: Update, context: BarazaContext) -> None:
     else:
         user_id = int(args[0])
         await db.roles.grant(user_id, Role.MODERATOR.value, None, granted_by=turn.respondent.user_id)
+        await db.audit.record(turn.respondent.user_id, AuditAction.GRANT_MODERATOR,
+                              target_id=user_id)
         text = t._("User {id} is now a moderator.").format(id=t.isolate(str(user_id)))
     await context.bot.send_message(turn.respondent.chat_id, t.directed(text))
 
@@ -129,6 +132,8 @@ async def invite(update: Update, context: BarazaContext) -> None:
     expires = datetime.now(UTC) + INVITATION_LIFETIME
     await context.services.db.invitations.create(
         token_hash(token), agency, turn.respondent.user_id, expires)
+    await context.services.db.audit.record(turn.respondent.user_id, AuditAction.INVITE,
+                                           detail=agency)
     link = f"https://t.me/{context.bot.username}?start={token}"
     days = INVITATION_LIFETIME.days
     lines = [t.ngettext("Send this link to the official. It works once and expires in {days} day:",
@@ -144,10 +149,10 @@ async def redeem_invitation(context: BarazaContext, turn: Turn, token: str) -> N
     t = turn.t
     invitation, role = await context.services.turns.redeem_invitation(
         turn.respondent.user_id, token_hash(token[:64]))
-    if invitation is None:
-        text = t._("This invitation link is not valid: it may have been used already or have expired.")
-    elif role is Role.MODERATOR:
+    if role is Role.MODERATOR:
         text = t._("You are a moderator already; the invitation was not needed.")
+    elif invitation is None:
+        text = t._("This invitation link is not valid: it may have been used already or have expired.")
     else:
         text = t._("Welcome! You are now registered as an official. You answer the same "
                    "questions as citizens, and /summary shows how the answers compare.")

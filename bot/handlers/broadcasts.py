@@ -10,7 +10,7 @@ from bot.handlers.replies import answer
 from bot.handlers.access import permitted_command, permitted_tap
 from bot.turns import Turn
 from conversations.roles import Permission
-from storage import Consultation
+from storage import AuditAction, Consultation
 from storage.broadcasts import AlreadySending, Announcement, Audience
 
 
@@ -133,6 +133,8 @@ async def _send(context: BarazaContext, turn: Turn, query: CallbackQuery, broadc
         await answer(context, query, announcements.not_a_draft(t))
         return
     await answer(context, query, announcements.starting(t))
+    await services.db.audit.record(turn.respondent.user_id, AuditAction.BROADCAST,
+                                   consultation_id=draft.consultation_id, detail=str(started))
     assert services.broadcaster is not None
     services.broadcaster.launch(broadcast_id)
 
@@ -161,6 +163,8 @@ async def _stop(context: BarazaContext, turn: Turn, query: CallbackQuery, broadc
         await answer(context, query, announcements.not_sending(t))
         return
     await answer(context, query, announcements.stopping(t))
+    await services.db.audit.record(turn.respondent.user_id, AuditAction.STOP_BROADCAST,
+                                   detail=str(broadcast_id))
     assert services.broadcaster is not None
     services.broadcaster.launch(broadcast_id)  # in case it is not being sent right now
 

@@ -13,10 +13,10 @@ from bot.context import BarazaContext
 from bot.handlers.replies import accessible, answer
 from bot.handlers.access import permitted_command, permitted_tap
 from bot.i18n import Translator
-from bot.scheduling import apply_schedule, change_status
+from bot.scheduling import STATUS_ACTIONS, apply_schedule, change_status
 from bot.turns import Turn
 from conversations.roles import Permission
-from storage import Consultation, ConsultationStatus, ConsultationText
+from storage import AuditAction, Consultation, ConsultationStatus, ConsultationText
 
 
 LISTED = 20
@@ -166,6 +166,9 @@ async def new_consultation(update: Update, context: BarazaContext) -> None:
     q = context.services.questionnaire
     created = await context.services.db.consultations.create(
         q.id, q.version, {t.locale: text}, created_by=turn.respondent.user_id)
+    await context.services.db.audit.record(turn.respondent.user_id,
+                                           AuditAction.CREATE_CONSULTATION,
+                                           consultation_id=created.id)
     await _reply(context, turn, t._("Consultation #{number} was created as a draft. Open it from "
                                     "/consultations when it is ready.").format(number=t.isolate(str(created.id))))
 
@@ -204,6 +207,8 @@ async def translate(update: Update, context: BarazaContext) -> None:
     assert isinstance(consultation, Consultation) and isinstance(locale, str)
     assert isinstance(text, ConsultationText)
     await services.db.consultations.set_text(consultation.id, locale, text)
+    await services.db.audit.record(turn.respondent.user_id, AuditAction.TRANSLATE_CONSULTATION,
+                                   consultation_id=consultation.id, detail=locale)
     await _reply(context, turn, t._("Saved the {language} text of consultation #{number}.").format(
         language=t.isolate(services.catalogs.autonym(locale)), number=t.isolate(str(consultation.id))))
 
@@ -260,6 +265,8 @@ async def schedule_consultation(update: Update, context: BarazaContext) -> None:
     opens_at = opens.astimezone(UTC) if isinstance(opens, datetime) else None
     closes_at = closes.astimezone(UTC) if isinstance(closes, datetime) else None
     await services.db.consultations.set_schedule(consultation.id, opens_at, closes_at)
+    await services.db.audit.record(turn.respondent.user_id, AuditAction.SCHEDULE_CONSULTATION,
+                                   consultation_id=consultation.id, detail=" ".join(args[1:3]))
     updated = await services.db.consultations.get(consultation.id)
     assert updated is not None
     await apply_schedule(context.application, updated)
@@ -300,12 +307,16 @@ async def moderate(update: Update, context: BarazaContext, action: callbacks.Mod
             if not await db.consultations.delete_draft(consultation.id):
                 await answer(context, query, _unchanged(t))
                 return
+            await db.audit.record(turn.respondent.user_id, AuditAction.DELETE_CONSULTATION,
+                                  consultation_id=consultation.id)
             await answer(context, query, t._("Draft #{number} was deleted.").format(number=number))
         case "open" | "close_ok" | "reopen":
             verb = "close" if action.verb == "close_ok" else action.verb
             if not await change_status(context.application, consultation.id, verb):
                 await answer(context, query, _unchanged(t))
                 return
+            await db.audit.record(turn.respondent.user_id, STATUS_ACTIONS[verb],
+                                  consultation_id=consultation.id)
             if verb == "reopen":
                 await _drop_past_closing(context, consultation)
             message = {"open": t._("Consultation #{number} is now open."),

@@ -23,6 +23,7 @@ from bot.summary_screens import (
     digest_toggled,
     export_caption,
     export_too_large,
+    left_out_note,
     not_answered,
     nothing_answered,
     summary_screen,
@@ -30,7 +31,7 @@ from bot.summary_screens import (
 from bot.turns import Turn
 from conversations.roles import Permission, Role
 from conversations.summaries import Summary
-from storage import Consultation
+from storage import AuditAction, Consultation
 
 _logger = logging.getLogger(__name__)
 
@@ -196,9 +197,10 @@ async def _act(context: BarazaContext, turn: Turn, action: SummaryButton,
             await _send_export(context, turn, consultation)
         case callbacks.ReadComments():
             comments = await services.db.summaries.comments(consultation.id, MAX_COMMENTS + 1)
+            shown, _ = await _groups(services, consultation)
             pages = comment_pages(t, services.questionnaire, consultation,
                                   comments[:MAX_COMMENTS], len(comments) > MAX_COMMENTS,
-                                  MAX_COMMENT_MESSAGES)
+                                  MAX_COMMENT_MESSAGES, labelled=shown)
             for page in pages:
                 await context.bot.send_message(chat_id, page)
 
@@ -206,11 +208,28 @@ async def _act(context: BarazaContext, turn: Turn, action: SummaryButton,
 async def _send_export(context: BarazaContext, turn: Turn, consultation: Consultation) -> None:
     services, t, chat_id = context.services, turn.t, turn.respondent.chat_id
     key = await summaries_of(services).pseudonym_key()
+    shown, left_out = await _groups(services, consultation)
+    notes = [left_out_note(t, role, count, summaries_of(services).min_group)
+             for role, count in left_out.items()]
     file = await exports.export(services.db.exports.answers(consultation.id),
-                                services.questionnaire, consultation.id, key)
+                                services.questionnaire, consultation.id, key,
+                                roles=shown, notes=notes)
+    await services.db.audit.record(turn.respondent.user_id, AuditAction.EXPORT,
+                                   consultation_id=consultation.id)
     if file.data is None:
         await context.bot.send_message(chat_id, export_too_large(t, exports.UPLOAD_LIMIT // 2**20))
         return
+    caption = export_caption(t, consultation, file.respondents, file.compressed)
     await context.bot.send_document(
         chat_id, document=file.data, filename=file.filename,
-        caption=export_caption(t, consultation, file.respondents, file.compressed))
+        caption="\n".join([caption, *(t.directed(note) for note in notes)]))
+
+
+async def _groups(services: Services,
+                  consultation: Consultation) -> tuple[set[str], dict[str, int]]:
+    """The roles whose finished respondents are more than the minimum group (their rows can be
+    exported, their comments labelled), and how many finished in each of the others."""
+    minimum = summaries_of(services).min_group
+    finished = await services.db.exports.finished_by_role(consultation.id)
+    shown = {role for role, count in finished.items() if count > minimum}
+    return shown, {role: count for role, count in sorted(finished.items()) if role not in shown}

@@ -142,22 +142,23 @@ async def test_citizens_are_refused_summaries_and_exports_politely(
 
 async def test_a_moderator_exports_every_answer_without_any_telegram_id(
         bot: BotApiEmulator, metep: Questionnaire, catalogs: Catalogs) -> None:
-    await citizens(bot, metep, catalogs, 7_100_001, 7_100_002)
-    (official,) = await officials(bot, metep, catalogs, 7_200_001)
+    await citizens(bot, metep, catalogs, 7_100_001, 7_100_002, 7_100_003)
+    await officials(bot, metep, catalogs, 7_200_001, 7_200_002, 7_200_003)
     moderator = bot.user(MODERATOR, language_code="en")
 
     await moderator.send("/export")
 
     sent = moderator.last_message
     assert sent.document is not None and sent.document_name == "consultation-1-answers.csv"
-    assert "Every answer of the 3 respondents who finished consultation #1" in (sent.caption or "")
+    assert "Every answer of the 6 respondents who finished consultation #1" in (sent.caption or "")
     content = sent.document.decode("utf-8-sig")
-    for person in ("7100001", "7100002", "7200001"):
+    for person in ("7100001", "7100002", "7100003", "7200001", "7200002", "7200003"):
         assert person not in content
     rows = list(csv.DictReader(io.StringIO(content)))
-    assert len(rows) == 33 + 33 + 37  # "no" hides the follow-ups; "yes" shows them
+    assert len(rows) == 3 * 33 + 3 * 37  # "no" hides the follow-ups; "yes" shows them
     assert {r["role"] for r in rows} == {"citizen", "official"}
-    assert len({r["respondent"] for r in rows}) == 3
+    assert len({r["respondent"] for r in rows}) == 6
+    assert all(re.fullmatch(r"\d{4}-\d{2}-\d{2}", r["answered_at"]) for r in rows)  # the day
     assert all(re.fullmatch(r"[0-9a-f]{16}", r["respondent"]) for r in rows)
     first = rows[0]
     assert (first["pillar"], first["question"], first["option"]) == (
@@ -190,7 +191,9 @@ async def test_moderators_read_the_comments_and_officials_do_not(
 
     text = moderator.last_message.text
     assert text.startswith("Comments: ")
-    assert "Inclusion and outreach · citizen\nRoads <b>first</b> & schools" in text
+    # One citizen: a role label would point at them, so the comment says only where it was made.
+    assert "Inclusion and outreach\nRoads <b>first</b> & schools" in text
+    assert "· citizen" not in text
 
 
 async def test_a_respondent_sees_where_they_stand_once_groups_are_big_enough(

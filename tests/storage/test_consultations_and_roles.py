@@ -59,6 +59,7 @@ async def test_roles_are_granted_and_changed(db: Database) -> None:
 
 
 async def test_an_invitation_works_once(db: Database, clock: TickingClock) -> None:
+    await db.roles.grant(1, "moderator", None, granted_by=None)
     await db.invitations.create("hash", "Treasury", created_by=1, expires_at=clock.now + timedelta(days=7))
     first = await db.invitations.redeem("hash", 7)
     assert first is not None and first.agency == "Treasury"
