@@ -19,6 +19,7 @@ from storage.consultations import ConsultationRepository
 from storage.respondents import RespondentRepository
 from storage.roles import InvitationRepository, RoleRepository
 from storage.schema import MIGRATIONS_DIR, load_migrations, migrate
+from storage.question_totals import QuestionTotalRepository
 from storage.sessions import SessionRepository
 from storage.tx import Tx
 from storage.summaries import (
@@ -50,6 +51,7 @@ class Database:
         self.exports = ExportRepository(connection, clock)
         self.digests = DigestRepository(connection, clock)
         self.secrets = SecretRepository(connection, clock)
+        self.question_totals = QuestionTotalRepository(connection, clock)
 
     @classmethod
     async def open(
