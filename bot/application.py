@@ -25,7 +25,16 @@ from bot.config import Settings
 from bot.context import SERVICES, BarazaContext, Services
 from bot import digests, scheduling
 from bot.broadcasting import Broadcaster, DeliveryPolicy
-from bot.handlers import access, broadcasts, general, moderation, onboarding, questions, summaries
+from bot.handlers import (
+    access,
+    broadcasts,
+    general,
+    moderation,
+    onboarding,
+    questions,
+    reports,
+    summaries,
+)
 from bot.i18n import SOURCE_LOCALE, Catalogs
 from bot.ordering import PerUserUpdateProcessor
 from bot.summaries import SummaryService
@@ -116,6 +125,7 @@ def add_handlers(application: Application) -> None:
         CommandHandler("summary", summaries.summary_command, filters=private),
         CommandHandler("export", summaries.export_command, filters=private),
         CommandHandler("digest", summaries.digest_command, filters=private),
+        CommandHandler("report", reports.report_command, filters=private),
         MessageHandler(private & filters.COMMAND, general.unknown_command),
         MessageHandler(private & filters.UpdateType.MESSAGE & filters.TEXT, questions.text),
         MessageHandler(private & filters.UpdateType.MESSAGE & ~filters.TEXT, questions.unsupported),

@@ -9,10 +9,12 @@ from telegram import Bot, Update
 from telegram.error import Forbidden, TelegramError
 
 from bot import callbacks, exports, screens
+from bot.handlers import reports
 from bot.context import BarazaContext, Services
 from bot.handlers.access import permitted, permitted_tap, turn_for
 from bot.handlers.replies import answer
 from bot.i18n import SOURCE_LOCALE, Translator
+from bot.question_screens import demo_note
 from bot.summaries import SummaryService
 from bot.summary_screens import (
     chart_caption,
@@ -36,9 +38,11 @@ _logger = logging.getLogger(__name__)
 MAX_COMMENTS = 100  # the newest; /export has them all
 MAX_COMMENT_MESSAGES = 5
 
-SummaryButton = callbacks.Summarise | callbacks.Export | callbacks.ReadComments
+SummaryButton = (callbacks.Summarise | callbacks.Export | callbacks.ReadComments
+                 | callbacks.QuestionPage | callbacks.Report)
 _NEEDS = {callbacks.Summarise: Permission.READ_SUMMARY, callbacks.Export: Permission.EXPORT,
-          callbacks.ReadComments: Permission.READ_COMMENTS}
+          callbacks.ReadComments: Permission.READ_COMMENTS,
+          callbacks.QuestionPage: Permission.READ_SUMMARY, callbacks.Report: Permission.READ_SUMMARY}
 
 
 def summaries_of(services: Services) -> SummaryService:
@@ -51,7 +55,8 @@ async def send_summary(bot: Bot, services: Services, chat_id: int, t: Translator
                        consultation: Consultation, role: Role, *, summary: Summary | None = None,
                        heading: str | None = None, chart: bytes | None = None,
                        draw: bool = True) -> None:
-    """The summary as text, then its chart (skipped while nobody has finished).
+    """The summary as text, then the perception gaps, then its chart (skipped while nobody has
+    finished, or when it would have no bar).
 
     ``chart`` is one already drawn; without it the chart is drawn here, unless ``draw`` is False
     (it could not be drawn). The text is what matters: a chart that cannot be drawn or sent is
@@ -61,8 +66,13 @@ async def send_summary(bot: Bot, services: Services, chat_id: int, t: Translator
     summary = summary or await summaries_of(services).summary(consultation)
     screen = summary_screen(t, questionnaire, consultation, summary, role)
     text = screen.text if heading is None else heading + "\n\n" + screen.text
+    if await summaries_of(services).is_demo(consultation):
+        text = t.directed(demo_note(t)) + "\n" + text
     await bot.send_message(chat_id, text, reply_markup=screen.keyboard)
     if summary.everyone.finished == 0:
+        return
+    await reports.send_gaps(bot, services, chat_id, t, consultation)
+    if not has_bars(summary):
         return
     if chart is None and draw:
         chart = await render_chart(services, t, consultation, summary)
@@ -75,6 +85,12 @@ async def send_summary(bot: Bot, services: Services, chat_id: int, t: Translator
     except TelegramError:
         _logger.warning("Could not send the chart of consultation %s to chat %s; the text was sent",
                         consultation.id, chat_id, exc_info=True)
+
+
+def has_bars(summary: Summary) -> bool:
+    """Whether the chart would show anything: a group's score shown somewhere."""
+    return any(f.mean is not None for line in (*summary.pillars, summary.overall)
+               for f in (line.citizens, line.officials))
 
 
 async def render_chart(services: Services, t: Translator, consultation: Consultation,
@@ -100,7 +116,7 @@ async def summary_command(update: Update, context: BarazaContext) -> None:
         return
     role = await permitted(context, turn, Permission.READ_SUMMARY)
     if role is not None:
-        await _one_or_choose(context, turn, callbacks.Summarise, role, _number(context))
+        await choose_or_act(context, turn, callbacks.Summarise, role, number_argument(context))
 
 
 async def export_command(update: Update, context: BarazaContext) -> None:
@@ -110,7 +126,7 @@ async def export_command(update: Update, context: BarazaContext) -> None:
         return
     role = await permitted(context, turn, Permission.EXPORT)
     if role is not None:
-        await _one_or_choose(context, turn, callbacks.Export, role, _number(context))
+        await choose_or_act(context, turn, callbacks.Export, role, number_argument(context))
 
 
 async def digest_command(update: Update, context: BarazaContext) -> None:
@@ -137,10 +153,13 @@ async def button(update: Update, context: BarazaContext, action: SummaryButton) 
         await answer(context, query, screens.problem(t, screens.Problem.INVALID), show_alert=True)
         return
     await answer(context, query)
+    if isinstance(action, callbacks.QuestionPage):
+        await reports.show_page(context, query, turn.respondent.chat_id, t, consultation, action)
+        return
     await _act(context, turn, action, consultation, role)
 
 
-def _number(context: BarazaContext) -> int | None:
+def number_argument(context: BarazaContext) -> int | None:
     """The consultation number after the command (/summary 7), if one was given."""
     args = context.args or []
     digits = args[0].lstrip("#") if len(args) == 1 else ""
@@ -149,9 +168,9 @@ def _number(context: BarazaContext) -> int | None:
     return None
 
 
-async def _one_or_choose(context: BarazaContext, turn: Turn,
-                         action: type[callbacks.Summarise] | type[callbacks.Export],
-                         role: Role, number: int | None = None) -> None:
+async def choose_or_act(context: BarazaContext, turn: Turn,
+                        action: type[callbacks.Summarise] | type[callbacks.Export]
+                        | type[callbacks.Report], role: Role, number: int | None = None) -> None:
     """Act on the consultation named by its number, or the only one with answers, or offer the
     newest of them."""
     chat_id, t = turn.respondent.chat_id, turn.t
@@ -179,6 +198,8 @@ async def _act(context: BarazaContext, turn: Turn, action: SummaryButton,
             await send_summary(context.bot, services, chat_id, t, consultation, role)
         case callbacks.Export():
             await _send_export(context, turn, consultation)
+        case callbacks.Report():
+            await reports.send_report(context, chat_id, t, consultation, role)
         case callbacks.ReadComments():
             comments = await services.db.summaries.comments(consultation.id, MAX_COMMENTS + 1)
             pages = comment_pages(t, services.questionnaire, consultation,
