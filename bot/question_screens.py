@@ -14,7 +14,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot import callbacks
 from bot.i18n import Translator
-from bot.screens import TELEGRAM_TEXT_LIMIT, Screen, Texts, consultation_text
+from bot.screens import TELEGRAM_TEXT_LIMIT, Screen, Texts
 from bot.summary_screens import telegram_length
 from conversations.model import Questionnaire
 from conversations.question_results import GroupResult, QuestionLine, QuestionResults, percent
@@ -40,6 +40,14 @@ def points_phrase(t: Translator, gap: int) -> str:
                           "Officials answer positively {points} points less often than citizens.",
                           abs(gap)).format(points=points)
     return t._("Officials and citizens answer positively equally often.")
+
+
+def sides_text(t: Translator, line: QuestionLine) -> str:
+    """Both groups' positive shares: "Officials 89%, citizens 51%."."""
+    assert line.officials_positive is not None and line.citizens_positive is not None
+    return t._("Officials {officials}, citizens {citizens}.").format(
+        officials=percent_text(t, line.officials_positive),
+        citizens=percent_text(t, line.citizens_positive))
 
 
 def _short(text: str, length: int = _QUESTION_IN_LIST) -> str:
@@ -149,26 +157,18 @@ def gaps_screen(t: Translator, questionnaire: Questionnaire, consultation_id: in
         lines.append(t._("Not enough answers from both groups to compare questions yet."))
     for line in gaps:
         assert line.officials_positive is not None and line.citizens_positive is not None
-        lines.append("• " + t._("{question}: officials {officials}, citizens {citizens}. {gap}").format(
-            question=escape(_short(texts.question(line.question))),
-            officials=percent_text(t, line.officials_positive),
-            citizens=percent_text(t, line.citizens_positive), gap=points_phrase(t, line.gap or 0)))
+        lines.append("• <i>" + escape(_short(texts.question(line.question))) + "</i>\n"
+                     + sides_text(t, line) + " " + points_phrase(t, line.gap or 0))
     lowest = results.lowest_for_citizens()
     if lowest:
         lines += ["", t._("<b>What citizens rate lowest</b> (share of positive answers)")]
         for line in lowest:
             assert line.citizens_positive is not None
-            lines.append("• " + t._("{question}: {percent}").format(
-                question=escape(_short(texts.question(line.question))),
-                percent=percent_text(t, line.citizens_positive)))
+            lines.append(f"• {percent_text(t, line.citizens_positive)} · "
+                         f"{escape(_short(texts.question(line.question)))}")
     keyboard = InlineKeyboardMarkup([[
         InlineKeyboardButton(t._("By question"),
                              callback_data=callbacks.encode(callbacks.QuestionPage(consultation_id, 0))),
         InlineKeyboardButton(t._("Report (HTML)"),
                              callback_data=callbacks.encode(callbacks.Report(consultation_id)))]])
     return Screen(t.directed("\n".join(lines)), keyboard)
-
-
-def title_of(t: Translator, consultation) -> str:  # noqa: ANN001
-    """The consultation's title in the reader's language."""
-    return consultation_text(t, consultation).title

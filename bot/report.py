@@ -23,7 +23,7 @@ from html import escape
 from babel.numbers import format_decimal
 
 from bot.i18n import Translator
-from bot.question_screens import demo_note, legend, percent_text, points_phrase
+from bot.question_screens import demo_note, legend, percent_text, points_phrase, sides_text
 from bot.screens import Texts, band_name, consultation_text, score_text
 from bot.summary_screens import gap_phrase, gap_points, line_name, withheld_groups
 from conversations.model import Question, Questionnaire
@@ -40,7 +40,8 @@ _CSS = """
 *{box-sizing:border-box}
 html{-webkit-text-size-adjust:100%;text-size-adjust:100%}
 body{margin:0;font:16px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,"Noto Sans","Noto Sans Arabic",
-"Noto Sans CJK SC",sans-serif;color:#1b1b1b;background:#fff;overflow-wrap:anywhere}
+"Noto Sans CJK SC",sans-serif;color:#1b1b1b;background:#fff;overflow-wrap:break-word}
+p,li,h1,h2,h3,blockquote,figcaption{overflow-wrap:anywhere}
 main{max-width:46rem;margin:0 auto;padding:1rem}
 h1{font-size:1.5rem;line-height:1.25;margin:.25rem 0 .5rem}
 h2{font-size:1.25rem;margin:2rem 0 .5rem;border-bottom:2px solid #ddd;padding-bottom:.25rem}
@@ -54,6 +55,7 @@ h3{font-size:1rem;margin:1.25rem 0 .5rem}
 table{border-collapse:collapse;font-size:.9rem;min-width:100%}
 th,td{padding:.3rem .5rem;border-bottom:1px solid #e3e3e3;text-align:start;vertical-align:top}
 td.n,th.n{text-align:end;white-space:nowrap;font-variant-numeric:tabular-nums}
+th[scope=row]{min-width:9em;font-weight:600}
 thead th{background:#f4f4f4}
 figure{margin:.75rem 0}
 figure svg{display:block;width:100%;max-width:36rem;height:auto}
@@ -253,13 +255,9 @@ def _highlights(t: Translator, texts: Texts, results: QuestionResults) -> list[s
     else:
         lines.append("<ol>")
         for line in gaps:
-            assert line.officials_positive is not None and line.citizens_positive is not None
-            lines.append("<li>" + escape(t._("{question}: officials {officials}, citizens "
-                                             "{citizens}. {gap}").format(
-                question=texts.question(line.question),
-                officials=percent_text(t, line.officials_positive),
-                citizens=percent_text(t, line.citizens_positive),
-                gap=points_phrase(t, line.gap or 0))) + "</li>")
+            lines.append(f"<li><strong>{escape(texts.question(line.question))}</strong><br>"
+                         f"{escape(sides_text(t, line))} {escape(points_phrase(t, line.gap or 0))}"
+                         "</li>")
         lines.append("</ol>")
         lines.append(_gaps_chart(t, texts, gaps))
     lowest = results.lowest_for_citizens()
@@ -268,9 +266,8 @@ def _highlights(t: Translator, texts: Texts, results: QuestionResults) -> list[s
         lines.append(f"<h2>{heading}</h2><ol>")
         for line in lowest:
             assert line.citizens_positive is not None
-            lines.append("<li>" + escape(t._("{question}: {percent}").format(
-                question=texts.question(line.question),
-                percent=percent_text(t, line.citizens_positive))) + "</li>")
+            lines.append(f"<li><strong>{escape(percent_text(t, line.citizens_positive))}</strong>"
+                         f" · {escape(texts.question(line.question))}</li>")
         lines.append("</ol>")
     lines.append("</section>")
     return lines
