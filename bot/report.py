@@ -50,7 +50,7 @@ h3{font-size:1rem;margin:1.25rem 0 .5rem}
 .meta{color:#444;margin:.25rem 0}
 .demo{background:#fff3cd;border:1px solid #e0b100;padding:.5rem .75rem;border-radius:.25rem}
 .note{color:#555;font-size:.9rem}
-.withheld{color:#8a4b00;font-style:italic}
+.withheld{color:#8a4b00;font-style:italic;white-space:normal}
 .scroll{overflow-x:auto;max-width:100%;margin:.5rem 0}
 table{border-collapse:collapse;font-size:.9rem;min-width:100%}
 th,td{padding:.3rem .5rem;border-bottom:1px solid #e3e3e3;text-align:start;vertical-align:top}
