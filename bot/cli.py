@@ -1,4 +1,5 @@
-"""The ``baraza`` command: ``run`` (Telegram, long polling) and ``sandbox`` (local, no token)."""
+"""The ``baraza`` command: ``run`` (Telegram, long polling), ``sandbox`` (local, no token; ``--demo``
+adds synthetic respondents) and ``report`` (a consultation's report as an HTML file)."""
 
 from __future__ import annotations
 
@@ -8,14 +9,17 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 
 from bot.application import build_application, running
 from bot.config import ConfigError, Settings
 from conversations.loader import QuestionnaireError, load_questionnaire
+from conversations.model import Questionnaire
 from storage import StorageError
 
 SANDBOX_TOKEN = "123456:SANDBOX"
 SANDBOX_DB = "baraza-sandbox.db"
+SANDBOX_USER = 1  # the Telegram id of the person chatting in the sandbox
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -23,8 +27,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         prog="baraza", description="Baraza: the METEP e-participation questionnaire on Telegram.")
     commands = parser.add_subparsers(dest="command")
     commands.add_parser("run", help="run the bot against Telegram (needs TELEGRAM_BOT_TOKEN)")
-    commands.add_parser("sandbox", help="chat with the bot in this terminal, against a local "
-                                        "Bot API emulator (no token needed)")
+    sandbox_parser = commands.add_parser("sandbox", help="chat with the bot in this terminal, "
+                                                         "against a local Bot API emulator (no "
+                                                         "token needed)")
+    sandbox_parser.add_argument("--demo", action="store_true",
+                                help="add a consultation answered by a few hundred synthetic "
+                                     "citizens and officials, and make you a moderator")
+    report_parser = commands.add_parser("report", help="write a consultation's report as one "
+                                                       "HTML file (the database is BARAZA_DB)")
+    report_parser.add_argument("number", type=int, help="the consultation's number")
+    report_parser.add_argument("--lang", default="en", help="the report's language (default: en)")
+    report_parser.add_argument("--out", help="the file to write (default: named for the "
+                                             "consultation and language)")
+    report_parser.add_argument("--comments", action="store_true",
+                               help="include the comments (without names), as moderators get it")
     args = parser.parse_args(argv)
     # Opt in to PTB 23's RetryAfter.retry_after as a timedelta (handled in bot/broadcasting.py);
     # otherwise PTB's own rate limiter logs a deprecation warning at every 429.
@@ -36,11 +52,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if command == "run":
             run(Settings.from_env())
+        elif command == "report":
+            return asyncio.run(report(args.number, args.lang, args.out, args.comments))
         else:
             if args.command is None:
                 print("TELEGRAM_BOT_TOKEN is not set: starting the local sandbox instead.",
                       file=sys.stderr)
-            sandbox()
+            sandbox(demo=getattr(args, "demo", False))
     except (ConfigError, QuestionnaireError, StorageError) as error:
         print(f"baraza: {error}", file=sys.stderr)
         return 2
@@ -56,19 +74,75 @@ def run(settings: Settings) -> None:
     application.run_polling(allowed_updates=["message", "callback_query"])
 
 
-def sandbox() -> None:
+async def report(number: int, locale: str, out: str | None, comments: bool) -> int:
+    """Write consultation ``number``'s report, as /report sends it, to a file."""
+    from bot.context import Services
+    from bot.handlers.reports import build_report
+    from bot.i18n import Catalogs
+    from bot.summaries import SummaryService
+    from bot.turns import Turns
+    from conversations.flow import Flow
+    from conversations.roles import Role
+    from storage import Database
+
+    env = {"TELEGRAM_BOT_TOKEN": SANDBOX_TOKEN, **os.environ}  # no bot runs: any token will do
+    settings = Settings.from_env(env)
+    questionnaire = load_questionnaire(settings.questionnaire)
+    catalogs = Catalogs.load()
+    if catalogs.supported(locale) is None:
+        print(f"baraza: no language {locale!r}; one of {', '.join(catalogs.locales)}",
+              file=sys.stderr)
+        return 2
+    db = await Database.open(settings.database)
+    try:
+        turns = Turns(db, Flow(questionnaire), catalogs, settings.moderators)
+        services = Services(turns, catalogs,
+                            summaries=SummaryService(turns, settings.min_group))
+        consultation = await db.consultations.get(number)
+        if consultation is None or not turns.runs(consultation):
+            print(f"baraza: no consultation #{number} of this questionnaire", file=sys.stderr)
+            return 2
+        t = catalogs.translator(catalogs.resolve(locale, None))
+        data, name = await build_report(services, t, consultation,
+                                        Role.MODERATOR if comments else Role.OFFICIAL)
+    finally:
+        await db.close()
+    path = out or name
+    with open(path, "wb") as file:
+        file.write(data)
+    print(path)
+    return 0
+
+
+def sandbox(demo: bool = False) -> None:
     """Run the same bot against the built-in emulator and chat with it here."""
     env = {**os.environ, "TELEGRAM_BOT_TOKEN": SANDBOX_TOKEN}
     env.setdefault("BARAZA_DB", SANDBOX_DB)
     settings = Settings.from_env(env)
     questionnaire = load_questionnaire(settings.questionnaire)
     logging.getLogger().setLevel(logging.WARNING)
+    if demo:
+        asyncio.run(_fill_demo(settings, questionnaire))
+        # The sandbox's user (id 1) may then try /summary, By question, /report and /broadcast.
+        settings = replace(settings, moderators=settings.moderators | {SANDBOX_USER})
     asyncio.run(_sandbox(settings, questionnaire))
 
 
-async def _sandbox(settings: Settings, questionnaire) -> None:  # type: ignore[no-untyped-def]
-    from dataclasses import replace
+async def _fill_demo(settings: Settings, questionnaire: Questionnaire) -> None:
+    from bot import demo
+    from bot.i18n import Catalogs
+    from storage import Database
 
+    db = await Database.open(settings.database)
+    try:
+        consultation = await demo.fill(db, questionnaire, Catalogs.load())
+    finally:
+        await db.close()
+    print(f"Demo data: consultation #{consultation.id} has synthetic respondents; you are a "
+          "moderator. Try /summary, /report and /broadcast.")
+
+
+async def _sandbox(settings: Settings, questionnaire: Questionnaire) -> None:
     from emulator import BotApiEmulator
     from emulator.terminal import chat_in_terminal
 
@@ -77,7 +151,7 @@ async def _sandbox(settings: Settings, questionnaire) -> None:  # type: ignore[n
     application = build_application(replace(settings, api_url=emulator.api_root), questionnaire)
     try:
         async with running(application):
-            user = emulator.user(1, first_name="You", language_code=os.environ.get("LANG", "en")[:2])
+            user = emulator.user(SANDBOX_USER, first_name="You", language_code=os.environ.get("LANG", "en")[:2])
             print("Baraza sandbox: you are chatting with the bot through a local Bot API "
                   "emulator. Type /start; answer buttons by their number; /quit ends.")
             await chat_in_terminal(emulator, user)
