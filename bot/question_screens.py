@@ -25,7 +25,7 @@ _QUESTION_IN_LIST = 120  # characters of a question's text in the lists of gaps 
 
 def percent_text(t: Translator, share: float) -> str:
     """A share (0-1) as a whole percentage, the locale's way (44 %, 44%, ٤٤٪), isolated in RTL."""
-    return t.isolate(format_percent(percent(share) / 100, format="#,##0%", locale=t.locale))
+    return t.isolate(format_percent(percent(share) / 100, locale=t.locale))
 
 
 def points_phrase(t: Translator, gap: int) -> str:
