@@ -112,6 +112,8 @@ def question_page(t: Translator, questionnaire: Questionnaire, consultation_titl
                   for number, line in enumerate(results.pillar(pillar.id), start=1)]
         text = t.directed("\n".join(head) + "\n\n" + "\n\n".join(blocks))
     buttons = []
+    # Translators: the arrows point to the previous and the next page; in a right-to-left
+    # language, swap them (▶ before the previous pillar, ◀ after the next).
     if page > 0:
         buttons.append(InlineKeyboardButton(
             t._("◀ {pillar}").format(pillar=texts.pillar(pillars[page - 1]))[:40],

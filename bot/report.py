@@ -103,6 +103,7 @@ def render(t: Translator, questionnaire: Questionnaire, data: ReportData) -> str
     """The report as one HTML document in the reader's language."""
     texts = Texts(questionnaire, t)
     title = consultation_text(t, data.consultation).title
+    heading = t._("Report: {title}").format(title=title)
     direction = ' dir="rtl"' if t.rtl else ' dir="ltr"'
     parts = [
         "<!DOCTYPE html>",
@@ -113,7 +114,7 @@ def render(t: Translator, questionnaire: Questionnaire, data: ReportData) -> str
         # No script, and nothing fetched: every style and chart is in this file.
         "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
         "style-src 'unsafe-inline'; img-src data:\">",
-        f"<title>{escape(t._('Report: {title}').format(title=title))}</title>",
+        f"<title>{escape(heading)}</title>",
         f"<style>{_CSS}</style>",
         "</head>",
         "<body><main>",
@@ -143,13 +144,15 @@ def _header(t: Translator, data: ReportData, title: str) -> list[str]:
         meta.append(t._("opens {moment}").format(moment=t.moment(consultation.opens_at)))
     if consultation.closes_at is not None:
         meta.append(t._("closes {moment}").format(moment=t.moment(consultation.closes_at)))
-    lines = [f'<p class="kicker">{escape(t._("Consultation report"))}</p>',
+    kicker = t._("Consultation report")
+    made = t._("Made on {moment}").format(moment=t.moment(data.made_at))
+    lines = [f'<p class="kicker">{escape(kicker)}</p>',
              f"<h1>{escape(title)}</h1>"]
     description = consultation_text(t, consultation).description
     if description:
         lines.append(f"<p>{escape(description)}</p>")
     lines.append(f'<p class="meta">{escape(" · ".join(meta))}</p>')
-    lines.append(f'<p class="meta">{escape(t._("Made on {moment}").format(moment=t.moment(data.made_at)))}</p>')
+    lines.append(f'<p class="meta">{escape(made)}</p>')
     if data.demo:
         lines.append(f'<p class="demo" role="note">{escape(demo_note(t))}</p>')
     return lines
@@ -172,9 +175,10 @@ def _respondents(t: Translator, summary: Summary) -> list[str]:
     body = "".join(f"<tr><th scope=\"row\">{escape(name)}</th>"
                    f"<td class=\"n\">{_count(t, group.finished, group.withheld, summary)}</td></tr>"
                    for name, group in rows)
-    return [f"<section id=\"respondents\"><h2>{escape(t._('Respondents'))}</h2>",
-            f"<div class=\"scroll\"><table><thead><tr><th>{escape(t._('Group'))}</th>"
-            f"<th class=\"n\">{escape(t._('Finished'))}</th></tr></thead><tbody>{body}</tbody>"
+    heading, group, finished = t._("Respondents"), t._("Group"), t._("Finished")
+    return [f'<section id="respondents"><h2>{escape(heading)}</h2>',
+            f'<div class="scroll"><table><thead><tr><th>{escape(group)}</th>'
+            f'<th class="n">{escape(finished)}</th></tr></thead><tbody>{body}</tbody>'
             "</table></div></section>"]
 
 
@@ -199,14 +203,15 @@ def _method(t: Translator, summary: Summary) -> list[str]:
             "that nobody's answers can be worked out.",
             summary.min_group).format(count=t.number(summary.min_group)),
     ]
-    return [f"<section id=\"method\"><h2>{escape(t._('How to read this report'))}</h2><ul>",
+    heading = t._("How to read this report")
+    return [f'<section id="method"><h2>{escape(heading)}</h2><ul>',
             *(f"<li>{escape(item)}</li>" for item in items), "</ul></section>"]
 
 
 def _score_cell(t: Translator, figure: Figure, summary: Summary) -> str:
     if figure.withheld and shown(figure.respondents, summary.min_group):
-        return (f'<span class="withheld">'
-                f'{escape(t._("not shown, since a smaller group could be worked out from it"))}</span>')
+        reason = t._("not shown, since a smaller group could be worked out from it")
+        return f'<span class="withheld">{escape(reason)}</span>'
     if figure.withheld:
         return f'<span class="withheld">{escape(_fewer_than(t, summary.min_group))}</span>'
     if figure.mean is None or figure.band is None:
@@ -234,7 +239,8 @@ def _scores(t: Translator, questionnaire: Questionnaire, summary: Summary) -> li
                        else escape(line_name(t, questionnaire, line)))
             # The phrase's only value from outside, the pillar's name, is escaped already.
             gaps.append(f"<li>{gap_phrase(t, subject, points)}</li>")
-    section = [f"<section id=\"scores\"><h2>{escape(t._('Scores'))}</h2>",
+    heading = t._("Scores")
+    section = [f'<section id="scores"><h2>{escape(heading)}</h2>',
                f"<div class=\"scroll\"><table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}"
                "</tbody></table></div>",
                _pillar_chart(t, questionnaire, summary)]
@@ -303,15 +309,16 @@ def _question(t: Translator, texts: Texts, results: QuestionResults, line: Quest
     rows = [f"<tr><th scope=\"row\">{escape(texts.option(question, option))}</th>"
             + "".join(f"<td class=\"n\">{cell(r, r.share(option.id))}</td>" for _, r in groups)
             + "</tr>" for option in question.scale.options]
-    rows.append(f"<tr><th scope=\"row\">{escape(t._('Positive'))}</th>"
+    positive, answered, answer = t._("Positive"), t._("Answered"), t._("Answer")
+    rows.append(f'<tr><th scope="row">{escape(positive)}</th>'
                 + "".join(f"<td class=\"n\">{cell(r, line.positive(r))}</td>" for _, r in groups)
                 + "</tr>")
-    rows.append(f"<tr><th scope=\"row\">{escape(t._('Answered'))}</th>"
+    rows.append(f'<tr><th scope="row">{escape(answered)}</th>'
                 + "".join(f'<td class="n">{cell(r, None) if r.withheld else escape(t.number(r.answered))}</td>'
                           for _, r in groups) + "</tr>")
     parts = [f'<article class="question" id="q-{escape(question.id)}">',
              f"<h3>{escape(t.number(number))}. {escape(texts.question(question))}</h3>",
-             f"<div class=\"scroll\"><table><thead><tr><th>{escape(t._('Answer'))}</th>{head}</tr>"
+             f'<div class="scroll"><table><thead><tr><th>{escape(answer)}</th>{head}</tr>'
              f"</thead><tbody>{''.join(rows)}</tbody></table></div>",
              _question_chart(t, texts, line)]
     if line.gap is not None:
@@ -324,10 +331,11 @@ def _comments(t: Translator, questionnaire: Questionnaire, texts: Texts,
               comments: Sequence[Comment]) -> list[str]:
     roles = {"citizen": t._("citizen"), "official": t._("official"), "moderator": t._("moderator")}
     note = t._("Only moderators receive this section. Comments are shown without names.")
-    parts = [f'<section id="comments"><h2>{escape(t._("Comments"))}</h2>',
+    heading, none = t._("Comments"), t._("There are no comments yet.")
+    parts = [f'<section id="comments"><h2>{escape(heading)}</h2>',
              f'<p class="note">{escape(note)}</p>']
     if not comments:
-        parts.append(f"<p>{escape(t._('There are no comments yet.'))}</p>")
+        parts.append(f"<p>{escape(none)}</p>")
     for comment in comments:
         question = questionnaire.question(comment.question_id)
         where = (texts.pillar(questionnaire.pillar(question.pillar_id)) if question is not None
@@ -382,7 +390,8 @@ def _pillar_chart(t: Translator, questionnaire: Questionnaire, summary: Summary)
     """Citizens' and officials' bars per pillar and overall, 0 to 100, with the gap."""
     lines = (*summary.pillars, summary.overall)
     if not any(f.mean is not None for line in lines for f in (line.citizens, line.officials)):
-        return f'<p class="withheld">{escape(t._("No chart yet: neither group is large enough."))}</p>'
+        missing = t._("No chart yet: neither group is large enough.")
+        return f'<p class="withheld">{escape(missing)}</p>'
     row, bar, left, right = 58, 14, 8, 300  # bars span left..right for 0..100
     body = []
     for i, line in enumerate(lines):
