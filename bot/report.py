@@ -28,7 +28,7 @@ from bot.screens import Texts, band_name, consultation_text, score_text
 from bot.summary_screens import gap_phrase, gap_points, line_name, withheld_groups
 from conversations.model import Question, Questionnaire
 from conversations.question_results import GroupResult, QuestionLine, QuestionResults, percent
-from conversations.summaries import OVERALL, Figure, Line, Summary, shown
+from conversations.summaries import OVERALL, Figure, Summary, shown
 from storage import Comment, Consultation
 
 CITIZENS_COLOUR = "#1f77b4"  # as in the PNG chart

@@ -53,10 +53,9 @@ class QuestionTotalStatements:
                 [v for key, n in chunk for v in (*key, n)],
             )
 
-    def release(self, consultation_id: int, min_group: int, now: str) -> list[str]:
-        """Release each group of the consultation that is due (see the module's rule); the roles
-        released."""
-        due = self._connection.execute(
+    def due(self, consultation_id: int, min_group: int) -> list[sqlite3.Row]:
+        """The groups of the consultation due for a release, with their respondents now."""
+        return self._connection.execute(
             "SELECT t.role, t.respondents FROM summary_totals AS t"
             " LEFT JOIN summary_releases AS r"
             "  ON r.consultation_id = t.consultation_id AND r.role = t.role"
@@ -65,6 +64,11 @@ class QuestionTotalStatements:
             "  AND (coalesce(r.respondents, 0) <= ?3 OR abs(t.respondents - r.respondents) > ?3)",
             (consultation_id, OVERALL, min_group),
         ).fetchall()
+
+    def release(self, consultation_id: int, min_group: int, now: str) -> list[str]:
+        """Release each group of the consultation that is due (see the module's rule); the roles
+        released."""
+        due = self.due(consultation_id, min_group)
         for row in due:
             role = row["role"]
             self._connection.execute(
@@ -116,6 +120,9 @@ class QuestionTotalRepository:
 
     async def release(self, consultation_id: int, min_group: int) -> list[str]:
         """Release the consultation's groups that are due; the roles released."""
+        if not await self._connection.run(
+                lambda c: QuestionTotalStatements(c).due(consultation_id, min_group)):
+            return []  # the usual case: a read, no write transaction
         now = timestamp(self._clock)
         return await self._connection.run_atomically(
             lambda c: QuestionTotalStatements(c).release(consultation_id, min_group, now))
