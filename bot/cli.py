@@ -11,6 +11,8 @@ import sys
 from collections.abc import Sequence
 from dataclasses import replace
 
+from telegram.ext import Application
+
 from bot.application import build_application, running
 from bot.config import ConfigError, Settings
 from conversations.loader import QuestionnaireError, load_questionnaire
@@ -122,27 +124,24 @@ def sandbox(demo: bool = False) -> None:
     questionnaire = load_questionnaire(settings.questionnaire)
     logging.getLogger().setLevel(logging.WARNING)
     if demo:
-        asyncio.run(_fill_demo(settings, questionnaire))
-        # The sandbox's user (id 1) may then try /summary, By question, /report and /broadcast.
+        # The sandbox's user may then try /summary, By question, /report and /broadcast.
         settings = replace(settings, moderators=settings.moderators | {SANDBOX_USER})
-    asyncio.run(_sandbox(settings, questionnaire))
+    asyncio.run(_sandbox(settings, questionnaire, demo))
 
 
-async def _fill_demo(settings: Settings, questionnaire: Questionnaire) -> None:
+async def _fill_demo(application: Application, questionnaire: Questionnaire) -> None:
+    """Add the demo consultation to the running sandbox's database (after start-up made sure a
+    consultation is open for the user to answer)."""
     from bot import demo
-    from bot.i18n import Catalogs
-    from storage import Database
+    from bot.context import SERVICES
 
-    db = await Database.open(settings.database)
-    try:
-        consultation = await demo.fill(db, questionnaire, Catalogs.load())
-    finally:
-        await db.close()
-    print(f"Demo data: consultation #{consultation.id} has synthetic respondents; you are a "
+    services = application.bot_data[SERVICES]
+    consultation = await demo.fill(services.db, questionnaire, services.catalogs)
+    print(f"Demo data: consultation #{consultation.id} has synthetic respondents, and you are a "
           "moderator. Try /summary, /report and /broadcast.")
 
 
-async def _sandbox(settings: Settings, questionnaire: Questionnaire) -> None:
+async def _sandbox(settings: Settings, questionnaire: Questionnaire, demo: bool = False) -> None:
     from emulator import BotApiEmulator
     from emulator.terminal import chat_in_terminal
 
@@ -151,6 +150,8 @@ async def _sandbox(settings: Settings, questionnaire: Questionnaire) -> None:
     application = build_application(replace(settings, api_url=emulator.api_root), questionnaire)
     try:
         async with running(application):
+            if demo:
+                await _fill_demo(application, questionnaire)
             user = emulator.user(SANDBOX_USER, first_name="You", language_code=os.environ.get("LANG", "en")[:2])
             print("Baraza sandbox: you are chatting with the bot through a local Bot API "
                   "emulator. Type /start; answer buttons by their number; /quit ends.")

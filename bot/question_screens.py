@@ -149,11 +149,12 @@ def demo_note(t: Translator) -> str:
 
 
 def gaps_screen(t: Translator, questionnaire: Questionnaire, consultation_id: int,
-                results: QuestionResults) -> Screen:
+                results: QuestionResults, demo: bool = False) -> Screen:
     """The five largest perception gaps and the five questions citizens rate lowest, with a
     button to every question's results."""
     texts = Texts(questionnaire, t)
-    lines = [t._("<b>Where officials and citizens differ most</b> (share of positive answers)")]
+    lines = [demo_note(t)] if demo else []
+    lines.append(t._("<b>Where officials and citizens differ most</b> (share of positive answers)"))
     gaps = results.largest_gaps()
     if not gaps:
         lines.append(t._("Not enough answers from both groups to compare questions yet."))

@@ -32,10 +32,10 @@ async def report_command(update: Update, context: BarazaContext) -> None:
 
 
 async def send_gaps(bot: Bot, services: Services, chat_id: int, t: Translator,
-                    consultation: Consultation) -> None:
+                    consultation: Consultation, demo: bool = False) -> None:
     """The five largest perception gaps and lowest questions, with the By question button."""
     results = await _service(services).question_results(consultation)
-    screen = gaps_screen(t, services.questionnaire, consultation.id, results)
+    screen = gaps_screen(t, services.questionnaire, consultation.id, results, demo=demo)
     await bot.send_message(chat_id, screen.text, reply_markup=screen.keyboard)
 
 

@@ -66,12 +66,13 @@ async def send_summary(bot: Bot, services: Services, chat_id: int, t: Translator
     summary = summary or await summaries_of(services).summary(consultation)
     screen = summary_screen(t, questionnaire, consultation, summary, role)
     text = screen.text if heading is None else heading + "\n\n" + screen.text
-    if await summaries_of(services).is_demo(consultation):
+    demo = await summaries_of(services).is_demo(consultation)
+    if demo:
         text = t.directed(demo_note(t)) + "\n" + text
     await bot.send_message(chat_id, text, reply_markup=screen.keyboard)
     if summary.everyone.finished == 0:
         return
-    await reports.send_gaps(bot, services, chat_id, t, consultation)
+    await reports.send_gaps(bot, services, chat_id, t, consultation, demo=demo)
     if not has_bars(summary):
         return
     if chart is None and draw:
@@ -79,7 +80,10 @@ async def send_summary(bot: Bot, services: Services, chat_id: int, t: Translator
     if chart is None:
         return
     try:
-        await bot.send_photo(chat_id, photo=chart, caption=chart_caption(t, consultation))
+        caption = chart_caption(t, consultation)
+        if demo:
+            caption = t.directed(demo_note(t)) + "\n" + caption
+        await bot.send_photo(chat_id, photo=chart, caption=caption)
     except Forbidden:
         raise
     except TelegramError:
