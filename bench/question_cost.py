@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import shutil
 import statistics
 import sys
@@ -36,7 +37,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import _summary_data as data
-from _common import code_state, machine, now, table
+from _common import code_state, machine, table
 from summary_cost import TIMER
 
 
@@ -119,8 +120,9 @@ async def main(args: argparse.Namespace) -> int:
 
     sizes = (1_000, 10_000) if args.quick else (1_000, 100_000)
     repeats = 5 if args.quick else 15
-    print(f"# question_cost — {now()}")
+    print("# question_cost")
     print(machine())
+    print("load average (1, 5, 15 min) before: " + ", ".join(f"{x:.2f}" for x in os.getloadavg()))
     print(code_state())
     questionnaire, catalogs = load_questionnaire(), Catalogs.load()
     TIMER.install()
@@ -153,6 +155,7 @@ async def main(args: argparse.Namespace) -> int:
         verdicts.append(ratio <= 2)
         print(f"{name}: {sizes[-1]:,} / {sizes[0]:,} = {ratio:.2f}  (target <= 2: "
               f"{'met' if ratio <= 2 else 'NOT met'})")
+    print("load average (1, 5, 15 min) after: " + ", ".join(f"{x:.2f}" for x in os.getloadavg()))
     db_ms = large["figures_db"] * 1000
     verdicts.append(db_ms < 50)
     print(f"database time of the per-question figures at {sizes[-1]:,}: {db_ms:.2f} ms "
