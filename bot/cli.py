@@ -138,7 +138,8 @@ async def _fill_demo(application: Application, questionnaire: Questionnaire) -> 
     services = application.bot_data[SERVICES]
     consultation = await demo.fill(services.db, questionnaire, services.catalogs)
     print(f"Demo data: consultation #{consultation.id} has synthetic respondents, and you are a "
-          "moderator. Try /summary, /report and /broadcast.")
+          f"moderator. Try /summary, /report and /broadcast; to open the report in a browser, "
+          f"write it to a file with: baraza report {consultation.id} --lang en")
 
 
 async def _sandbox(settings: Settings, questionnaire: Questionnaire, demo: bool = False) -> None:
