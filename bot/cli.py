@@ -10,6 +10,7 @@ import os
 import sys
 from collections.abc import Sequence
 from dataclasses import replace
+from pathlib import Path
 
 from telegram.ext import Application
 
@@ -129,7 +130,8 @@ def sandbox(demo: bool = False) -> None:
     asyncio.run(_sandbox(settings, questionnaire, demo))
 
 
-async def _fill_demo(application: Application, questionnaire: Questionnaire) -> None:
+async def _fill_demo(application: Application, questionnaire: Questionnaire,
+                     database: Path) -> None:
     """Add the demo consultation to the running sandbox's database (after start-up made sure a
     consultation is open for the user to answer)."""
     from bot import demo
@@ -139,7 +141,7 @@ async def _fill_demo(application: Application, questionnaire: Questionnaire) -> 
     consultation = await demo.fill(services.db, questionnaire, services.catalogs)
     print(f"Demo data: consultation #{consultation.id} has synthetic respondents, and you are a "
           f"moderator. Try /summary, /report and /broadcast; to open the report in a browser, "
-          f"write it to a file with: baraza report {consultation.id} --lang en")
+          f"write it to a file with: BARAZA_DB={database} baraza report {consultation.id}")
 
 
 async def _sandbox(settings: Settings, questionnaire: Questionnaire, demo: bool = False) -> None:
@@ -152,7 +154,7 @@ async def _sandbox(settings: Settings, questionnaire: Questionnaire, demo: bool 
     try:
         async with running(application):
             if demo:
-                await _fill_demo(application, questionnaire)
+                await _fill_demo(application, questionnaire, settings.database)
             user = emulator.user(SANDBOX_USER, first_name="You", language_code=os.environ.get("LANG", "en")[:2])
             print("Baraza sandbox: you are chatting with the bot through a local Bot API "
                   "emulator. Type /start; answer buttons by their number; /quit ends.")

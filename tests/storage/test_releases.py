@@ -4,6 +4,7 @@ summary before and after one more respondent finishes reveals nothing about that
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 
@@ -16,6 +17,7 @@ from conversations.model import Answer, Questionnaire
 from conversations.question_results import choices_of
 from conversations.scoring import score_answers
 from storage import Consultation, Database
+from storage.schema import load_migrations
 from tests.storage.conftest import TickingClock
 
 MIN_GROUP = 5
@@ -139,3 +141,42 @@ async def test_the_comparison_a_respondent_sees_is_the_last_release(
 
     assert lines == comparison(t, mini, card, before)
     assert "First pillar: you 100 · citizens 0" in lines  # the seven before, not the eighth
+
+
+async def test_an_older_database_gets_its_per_question_totals_from_the_answers_once(
+        mini: Questionnaire, tmp_path: Path) -> None:
+    released = tmp_path / "released"
+    released.mkdir()
+    migrations = load_migrations()
+    ours = next(m.version for m in migrations if m.name.endswith("_question_totals_and_releases.sql"))
+    for migration in migrations:
+        if migration.version < ours:  # a database from before the per-question totals
+            (released / migration.name).write_text(migration.sql)
+    path = tmp_path / "baraza.db"
+    old = await Database.open(path, migrations_dir=released)
+    consultation = await old.consultations.create(mini.id, mini.version, {}, created_by=None,
+                                                  status="open")
+    for user_id in range(1, 8):
+        await old.respondents.ensure(user_id, chat_id=user_id)
+        session = await old.sessions.start(user_id, consultation.id, "citizen", cursor=None)
+        given = answers(law="no")
+        for answer in given.values():
+            await old.sessions.save_answer(session.id, answer, mini.version)
+        await old.sessions.move(session.id, None, finished=True)
+        await old.summaries.add(session.id, score_answers(mini, given))  # scores only, then
+    await old.close()
+
+    db = await Database.open(path)
+    try:
+        service = SummaryService(Turns(db, Flow(mini), Catalogs.load()), MIN_GROUP)
+        assert await service.catch_up() == 7
+        assert await service.catch_up() == 0
+        results = await service.question_results(consultation)
+        summary = await service.summary(consultation)
+    finally:
+        await db.close()
+
+    by_id = {line.question.id: line for line in results.lines}
+    assert by_id["first.law"].citizens.answered == 7
+    assert by_id["first.law_used"].citizens.answered == 0  # not shown after "no"
+    assert summary.citizens.finished == 7  # counted once, not twice
