@@ -25,16 +25,8 @@ from bot.config import Settings
 from bot.context import SERVICES, BarazaContext, Services
 from bot import digests, scheduling
 from bot.broadcasting import Broadcaster, DeliveryPolicy
-from bot.handlers import (
-    access,
-    broadcasts,
-    general,
-    moderation,
-    onboarding,
-    questions,
-    reports,
-    summaries,
-)
+from bot.handlers import access, broadcasts, general, moderation, onboarding, questions, summaries
+from bot.handlers import reports
 from bot.i18n import SOURCE_LOCALE, Catalogs
 from bot.ordering import PerUserUpdateProcessor
 from bot.summaries import SummaryService
