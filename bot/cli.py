@@ -12,6 +12,8 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
 from telegram.ext import Application
 
 from bot.application import build_application, running
@@ -19,6 +21,9 @@ from bot.config import ConfigError, Settings
 from conversations.loader import QuestionnaireError, load_questionnaire
 from conversations.model import Questionnaire
 from storage import StorageError
+
+if TYPE_CHECKING:
+    from emulator.user import EmulatedUser
 
 SANDBOX_TOKEN = "123456:SANDBOX"
 SANDBOX_DB = "baraza-sandbox.db"
@@ -140,8 +145,26 @@ async def _fill_demo(application: Application, questionnaire: Questionnaire,
     services = application.bot_data[SERVICES]
     consultation = await demo.fill(services.db, questionnaire, services.catalogs)
     print(f"Demo data: consultation #{consultation.id} has synthetic respondents, and you are a "
-          f"moderator. Try /summary, /report and /broadcast; to open the report in a browser, "
-          f"write it to a file with: BARAZA_DB={database} baraza report {consultation.id}")
+          "moderator. Try /summary, /report (files the bot sends are saved in this directory) and "
+          f"/broadcast; or write the report in any language with: BARAZA_DB={database} baraza "
+          f"report {consultation.id} --lang fr")
+
+
+async def _save_documents(user: EmulatedUser, directory: Path) -> None:
+    """Files the bot sends in the sandbox (a report, an export) are written here to be opened."""
+    events = user.subscribe()
+    try:
+        while True:
+            event = await events.get()
+            events.task_done()
+            message = event.message
+            if event.kind != "message" or message is None or message.document is None:
+                continue
+            path = directory / Path(message.document_name or "document").name
+            path.write_bytes(message.document)
+            print(f"(saved as {path})")
+    finally:
+        user.unsubscribe(events)
 
 
 async def _sandbox(settings: Settings, questionnaire: Questionnaire, demo: bool = False) -> None:
@@ -158,6 +181,10 @@ async def _sandbox(settings: Settings, questionnaire: Questionnaire, demo: bool 
             user = emulator.user(SANDBOX_USER, first_name="You", language_code=os.environ.get("LANG", "en")[:2])
             print("Baraza sandbox: you are chatting with the bot through a local Bot API "
                   "emulator. Type /start; answer buttons by their number; /quit ends.")
-            await chat_in_terminal(emulator, user)
+            saver = asyncio.create_task(_save_documents(user, Path.cwd()))
+            try:
+                await chat_in_terminal(emulator, user)
+            finally:
+                saver.cancel()
     finally:
         await emulator.stop()
