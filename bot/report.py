@@ -58,7 +58,7 @@ td.n,th.n{text-align:end;white-space:nowrap;font-variant-numeric:tabular-nums}
 th[scope=row]{min-width:9em;font-weight:600}
 thead th{background:#f4f4f4}
 figure{margin:.75rem 0}
-figure svg{display:block;width:100%;max-width:36rem;height:auto}
+figure svg{display:block;width:100%;max-width:28rem;height:auto}
 figcaption{font-size:.85rem;color:#555}
 .legend{list-style:none;padding:0;margin:.25rem 0;display:flex;flex-wrap:wrap;gap:.25rem 1rem;font-size:.85rem}
 .legend li{display:flex;align-items:center;gap:.35rem}
@@ -423,10 +423,12 @@ def _pillar_chart(t: Translator, questionnaire: Questionnaire, summary: Summary)
 def _gaps_chart(t: Translator, texts: Texts, gaps: Sequence[QuestionLine]) -> str:
     """The largest gaps as bars from a middle line: officials higher to one side, lower to the other."""
     row, middle, half = 40, _CHART_WIDTH / 2, _CHART_WIDTH / 2 - 40
-    body = [f'<line x1="{middle}" y1="0" x2="{middle}" y2="{len(gaps) * row + 4}" stroke="#999"/>']
+    body = []
     for i, line in enumerate(gaps):
         y = 4 + i * row
         gap = line.gap or 0
+        # The zero line beside each bar only, so it never crosses a question's words.
+        body.append(f'<line x1="{middle}" y1="{y + 16}" x2="{middle}" y2="{y + 32}" stroke="#999"/>')
         body.append(_svg_text(t, 4, y + 12, _label(texts.question(line.question)), size=11))
         width = half * abs(gap) / 100
         x = middle if gap > 0 else middle - width
