@@ -14,7 +14,9 @@ Per size (median of repetitions, after a first read that makes the release):
 * By question: those figures and every pillar's page (``question_page``), and the gaps message;
 * the report: ``build_report`` (summary, per-question figures, comments, the HTML), in English and
   in Arabic, its size and database time;
-* the first read after the respondents finished: the release itself (informational).
+* the first read after the respondents finished: the release itself (informational);
+* end to end, the real bot in this process against the emulator: an official's /report until the
+  file arrives, and a tap on By question (under the summary) until the first page arrives.
 
 Targets: time at 100,000 / time at 1,000 <= 2 (per-question summary and report);
 database time of the per-question figures at 100,000 < 50 ms.
@@ -110,6 +112,45 @@ async def measure(n: int, cached: Path, workdir: Path, questionnaire: Any, catal
         await db.close()
 
 
+async def end_to_end(n: int, cached: Path, workdir: Path, questionnaire: Any, catalogs: Any,
+                     repeats: int) -> dict[str, float]:
+    """An official through the emulator: /report until the file arrives; the By question button
+    under the summary until its first page arrives (medians, after one cold run)."""
+    from bot.application import build_application, running
+    from bot.config import Settings
+    from emulator import BotApiEmulator
+
+    from _common import TOKEN
+    from summary_cost import Chat
+
+    database = workdir / f"e2e-{n}.db"
+    shutil.copy(cached, database)
+    emulator = BotApiEmulator(token=TOKEN, history=100)
+    await emulator.start()
+    found: dict[str, list[float]] = {"report_e2e": [], "page_e2e": []}
+    try:
+        settings = Settings(token=TOKEN, api_url=emulator.api_root, database=database,
+                            moderators=frozenset({data.MODERATOR}))
+        application = build_application(settings, questionnaire, catalogs)
+        official = Chat(emulator, data.OFFICIAL)
+        async with running(application, poll_timeout=1):
+            for rep in range(repeats + 1):
+                queued = await official.send("/report")
+                arrived, _ = await official.next(lambda m: m.document is not None, 60)
+                await official.send("/summary")
+                await official.next(lambda m: "By question" in (m.markup_json or ""), 60)
+                await official.user.settle()
+                began = time.perf_counter()
+                await official.user.click("By question", settle=False)
+                page_at, _ = await official.next(lambda m: "Pillar 1 of" in (m.text or ""), 60)
+                if rep:  # the first of each is a cold one
+                    found["report_e2e"].append(arrived - queued)
+                    found["page_e2e"].append(page_at - began)
+    finally:
+        await emulator.stop()
+    return {k: statistics.median(v) for k, v in found.items()}
+
+
 def ms(seconds: float) -> float:
     return round(seconds * 1000, 2)
 
@@ -135,6 +176,8 @@ async def main(args: argparse.Namespace) -> int:
             if generated is not None:
                 print(f"generated {n:,} finished respondents in {generated:.0f} s")
             figures[n] = await measure(n, cached, workdir, questionnaire, catalogs, repeats)
+            figures[n] |= await end_to_end(n, cached, workdir, questionnaire, catalogs,
+                                           max(5, repeats // 2))
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     rows = []
@@ -146,11 +189,17 @@ async def main(args: argparse.Namespace) -> int:
     print(table(["finished", "figures db ms", "figures ms", "5 pages+gaps ms", "report en ms",
                  "report db ms", "report ar ms", "report KiB", "1st read ms", "1st read db ms"],
                 rows))
+    print()
+    print("End to end, an official through the emulator (median after a cold run):")
+    print(table(["finished", "/report until the file ms", "By question until page 1 ms"],
+                [[f"{n:,}", ms(f["report_e2e"]), ms(f["page_e2e"])] for n, f in figures.items()]))
     small, large = figures[sizes[0]], figures[sizes[-1]]
     print()
     verdicts = []
     for key, name in (("pages", "per-question summary (5 pages + gaps)"),
-                      ("report_en", "report (en)"), ("report_ar", "report (ar)")):
+                      ("report_en", "report (en)"), ("report_ar", "report (ar)"),
+                      ("report_e2e", "/report end to end"),
+                      ("page_e2e", "By question end to end")):
         ratio = large[key] / small[key]
         verdicts.append(ratio <= 2)
         print(f"{name}: {sizes[-1]:,} / {sizes[0]:,} = {ratio:.2f}  (target <= 2: "
