@@ -49,7 +49,8 @@ async def show_page(context: BarazaContext, query: CallbackQuery, chat_id: int, 
                            results, action.page, consultation.id,
                            demo=await service.is_demo(consultation))
     message = query.message
-    if action.edit and isinstance(message, Message):
+    # Only a page (a text message) is replaced; forged paging data on anything else gets a new one.
+    if action.edit and isinstance(message, Message) and message.text is not None:
         if message.text_html == screen.text and message.reply_markup == screen.keyboard:
             return  # the same page again: Telegram refuses an edit that changes nothing
         await query.edit_message_text(screen.text, reply_markup=screen.keyboard)
