@@ -33,6 +33,7 @@ from bot.handlers import (
     onboarding,
     privacy,
     questions,
+    reports,
     roles,
     summaries,
 )
@@ -133,6 +134,7 @@ def add_handlers(application: Application) -> None:
         CommandHandler("roles", roles.roles_command, filters=private),
         CommandHandler("revoke", roles.revoke_command, filters=private),
         CommandHandler("audit", roles.audit_command, filters=private),
+        CommandHandler("report", reports.report_command, filters=private),
         MessageHandler(private & filters.COMMAND, general.unknown_command),
         MessageHandler(private & filters.UpdateType.MESSAGE & filters.TEXT, questions.text),
         MessageHandler(private & filters.UpdateType.MESSAGE & ~filters.TEXT, questions.unsupported),

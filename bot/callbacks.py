@@ -120,6 +120,22 @@ class ManageRole:
 
 
 @dataclass(frozen=True)
+class QuestionPage:
+    """Show one pillar of a consultation's per-question results (officials and moderators)."""
+
+    consultation: int
+    page: int  # the pillar's place in the questionnaire, from 0
+    edit: bool = False  # True: replace the message tapped (paging); False: a new message
+
+
+@dataclass(frozen=True)
+class Report:
+    """Send a consultation's report as an HTML file (officials and moderators)."""
+
+    consultation: int
+
+
+@dataclass(frozen=True)
 class PickLanguage:
     locale: str
 
@@ -137,7 +153,8 @@ class Resubscribe:
 
 
 Action = (Choose | Skip | Back | PickLanguage | Consent | OpenConsultation | Moderate | Announce
-          | Summarise | Export | ReadComments | Resubscribe | Forget | ManageRole)
+          | Summarise | Export | ReadComments | Resubscribe | Forget | ManageRole
+          | QuestionPage | Report)
 MODERATION_VERBS = ("open", "close", "close_ok", "reopen", "delete", "delete_ok", "list")
 ANNOUNCE_VERBS = ("pick", "send", "cancel", "stop", "everyone", "unfinished")
 
@@ -165,6 +182,10 @@ def encode(action: Action) -> str:
             parts = ["x", str(consultation)]
         case ReadComments(consultation):
             parts = ["r", str(consultation)]
+        case QuestionPage(consultation, page, edit):
+            parts = ["qe" if edit else "qp", str(consultation), str(page)]
+        case Report(consultation):
+            parts = ["rp", str(consultation)]
         case PickLanguage(locale):
             parts = ["l", locale]
         case Consent(agreed):
@@ -208,6 +229,10 @@ def decode(data: str | None) -> Action | None:
                 return Export(_number(consultation))
             case "r", [consultation]:
                 return ReadComments(_number(consultation))
+            case "qp" | "qe", [consultation, page]:
+                return QuestionPage(_number(consultation), _number(page), kind == "qe")
+            case "rp", [consultation]:
+                return Report(_number(consultation))
             case "l", [locale] if locale:
                 return PickLanguage(locale)
             case "c", ["1" | "0" as agreed]:

@@ -24,7 +24,7 @@ from pathlib import Path
 from babel import Locale, UnknownLocaleError
 from babel.core import get_global
 from babel.dates import format_date, format_time
-from babel.numbers import format_decimal
+from babel.numbers import format_decimal, format_percent
 from babel.support import NullTranslations, Translations
 
 DOMAIN = "baraza"
@@ -141,6 +141,11 @@ class Translator:
         pattern = "#,##0" + ("." + "0" * decimals if decimals else "")
         return self._localised_digits(format_decimal(value, format=pattern, locale=self._babel,
                                                      numbering_system="default"))
+
+    def percent(self, fraction: float) -> str:
+        """A fraction (0.44) as the locale writes a percentage (44 %, 44%, ۴۴٪), isolated in RTL."""
+        return self.isolate(self._localised_digits(
+            format_percent(fraction, locale=self._babel, numbering_system="default")))
 
     def _format(self, value: float, decimals: int) -> str:
         return self.isolate(self.plain_number(value, decimals))

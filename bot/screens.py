@@ -315,7 +315,8 @@ def moderator_commands(t: Translator) -> list[tuple[str, str]]:
 def summary_commands(t: Translator, role: Role) -> list[tuple[str, str]]:
     """Commands of officials and moderators for reading the answers (checked on every use)."""
     found = [("summary", t._("Compare citizens' and officials' answers")),
-             ("digest", t._("Receive the summary weekly and when a consultation closes"))]
+             ("digest", t._("Receive the summary weekly and when a consultation closes")),
+             ("report", t._("A consultation's report as a web page to share or print"))]
     if role is Role.MODERATOR:
         found.append(("export", t._("Every answer of a consultation as a CSV file")))
     return found

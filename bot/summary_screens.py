@@ -96,13 +96,6 @@ def _count(t: Translator, finished: int, withheld: bool, summary: Summary) -> st
     return fewer_than(t, summary) if withheld else t.number(finished)
 
 
-def gap(t: Translator, line: Line) -> str | None:
-    """Officials minus citizens, as the two shown (rounded) scores differ, or None."""
-    if line.officials.mean is None or line.citizens.mean is None:
-        return None
-    return t.signed(math.floor(line.officials.mean + EPSILON) - math.floor(line.citizens.mean + EPSILON))
-
-
 def _everyone(t: Translator, line: Line, summary: Summary) -> str:
     figure = line.everyone
     if figure.mean is None or figure.band is None:
@@ -113,11 +106,59 @@ def _everyone(t: Translator, line: Line, summary: Summary) -> str:
         score=score_text(t, figure.mean), band=band_name(t, figure.band), respondents=respondents)
 
 
-def _sides(t: Translator, line: Line, summary: Summary) -> str:
-    text = t._("Citizens: {citizens} · Officials: {officials}").format(
-        citizens=_score(t, line.citizens, summary), officials=_score(t, line.officials, summary))
-    points = gap(t, line)
-    return text if points is None else text + " · " + t._("gap: {points}").format(points=points)
+def _sides(t: Translator, questionnaire: Questionnaire, line: Line, summary: Summary) -> list[str]:
+    """Citizens beside officials, leaving out a group withheld as a whole (said once, above), and
+    the gap in words."""
+    sides = [(t._("Citizens"), line.citizens, summary.citizens),
+             (t._("Officials"), line.officials, summary.officials)]
+    shown_sides = [(name, figure) for name, figure, group in sides if not group.withheld]
+    if len(shown_sides) == 2:
+        lines = [t._("Citizens: {citizens} · Officials: {officials}").format(
+            citizens=_score(t, line.citizens, summary), officials=_score(t, line.officials, summary))]
+    else:
+        lines = [t._("{group}: {results}").format(group=name, results=_score(t, figure, summary))
+                 for name, figure in shown_sides]
+    points = gap_points(line)
+    if points is not None:
+        lines.append(gap_phrase(t, _gap_subject(t, questionnaire, line), points))
+    return lines
+
+
+def gap_points(line: Line) -> int | None:
+    """Officials minus citizens, as the two shown (cut down) scores differ, or None."""
+    if line.officials.mean is None or line.citizens.mean is None:
+        return None
+    return math.floor(line.officials.mean + EPSILON) - math.floor(line.citizens.mean + EPSILON)
+
+
+def _gap_subject(t: Translator, questionnaire: Questionnaire, line: Line) -> str:
+    if line.pillar_id == OVERALL:
+        return t._("the overall index")
+    return escape(line_name(t, questionnaire, line))
+
+
+def gap_phrase(t: Translator, subject: str, points: int) -> str:
+    """A pillar's gap in words: "Officials rate inclusion 19 points higher than citizens."."""
+    count = t.number(abs(points))
+    if points > 0:
+        return t.ngettext("Officials rate {pillar} {points} point higher than citizens.",
+                          "Officials rate {pillar} {points} points higher than citizens.",
+                          abs(points)).format(pillar=subject, points=count)
+    if points < 0:
+        return t.ngettext("Officials rate {pillar} {points} point lower than citizens.",
+                          "Officials rate {pillar} {points} points lower than citizens.",
+                          abs(points)).format(pillar=subject, points=count)
+    return t._("Officials and citizens rate {pillar} the same.").format(pillar=subject)
+
+
+def withheld_groups(t: Translator, summary: Summary) -> list[str]:
+    """A group too small to show, said once rather than in every line."""
+    return [t.ngettext("{group}: fewer than {count} respondent, so their scores are not shown.",
+                       "{group}: fewer than {count} respondents, so their scores are not shown.",
+                       summary.smallest_shown).format(group=name,
+                                                      count=t.number(summary.smallest_shown))
+            for name, group in ((t._("Citizens"), summary.citizens),
+                                (t._("Officials"), summary.officials)) if group.withheld]
 
 
 def summary_screen(t: Translator, questionnaire: Questionnaire, consultation: Consultation,
@@ -132,11 +173,12 @@ def summary_screen(t: Translator, questionnaire: Questionnaire, consultation: Co
             everyone=_count(t, summary.everyone.finished, summary.everyone.withheld, summary),
             citizens=_count(t, summary.citizens.finished, summary.citizens.withheld, summary),
             officials=_count(t, summary.officials.finished, summary.officials.withheld, summary)),
+        *withheld_groups(t, summary),
         t._("Scores from 0 to 100; the gap is officials minus citizens, in points."),
     ]
     for line in (*summary.pillars, summary.overall):
         lines += ["", f"<b>{escape(line_name(t, questionnaire, line))}</b>",
-                  _everyone(t, line, summary), _sides(t, line, summary)]
+                  _everyone(t, line, summary), *_sides(t, questionnaire, line, summary)]
     lowest = summary.lowest_for_citizens
     if lowest is not None and lowest.citizens.mean is not None:
         lines += ["", t._("Citizens rate lowest: {pillar} ({score}).").format(
@@ -218,14 +260,16 @@ def comparison(t: Translator, questionnaire: Questionnaire, card: ScoreCard,
 
 
 def chooser(t: Translator, consultations: Sequence[Consultation],
-            action: type[callbacks.Summarise] | type[callbacks.Export]) -> Screen:
+            action: type[callbacks.Summarise] | type[callbacks.Export] | type[callbacks.Report]
+            ) -> Screen:
     """Several consultations have answers (newest first): a button for each of the newest
     ``MAX_CHOICES``; an older one is reached by its number after the command."""
     rows = [[(f"#{c.id} {consultation_text(t, c).title}"[:_TITLE_IN_BUTTON], action(c.id))]
             for c in consultations[:MAX_CHOICES]]
     text = t._("Which consultation?")
     if len(consultations) > MAX_CHOICES:
-        command = "/summary" if action is callbacks.Summarise else "/export"
+        command = {callbacks.Summarise: "/summary", callbacks.Export: "/export",
+                   callbacks.Report: "/report"}[action]
         text += "\n" + t.ngettext(
             "Only the {count} newest is listed. For an older one, send the command with its "
             "number, as in {example}.",

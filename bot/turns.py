@@ -17,6 +17,7 @@ from telegram import Update
 from bot.i18n import Catalogs, Translator
 from bot.labels import option_labels
 from conversations.flow import Flow, Labels, Progress, Step
+from conversations.question_results import choices_of
 from conversations.roles import Role
 from conversations.scoring import score_answers
 from storage import AuditAction, Consultation, Database, Invitation, Respondent, Session, Tx
@@ -179,8 +180,9 @@ class Turns:
             tx.sessions.move(session.id, progress.cursor, finished=progress.finished)
             if progress.finished and not session.finished:
                 # Answers cannot change any more: add them to the summary's running totals.
-                tx.summaries.add(session.id,
-                                 score_answers(self.flow.questionnaire, progress.answers))
+                questionnaire = self.flow.questionnaire
+                tx.summaries.add(session.id, score_answers(questionnaire, progress.answers),
+                                 choices_of(questionnaire, progress.answers))
 
     @staticmethod
     def consent(tx: Tx, respondent: Respondent) -> None:

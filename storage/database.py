@@ -23,6 +23,7 @@ from storage.respondents import RespondentRepository
 from storage.retention import RetentionRepository
 from storage.roles import InvitationRepository, RoleRepository
 from storage.schema import MIGRATIONS_DIR, load_migrations, migrate
+from storage.question_totals import QuestionTotalRepository
 from storage.sessions import SessionRepository
 from storage.tx import Tx
 from storage.summaries import (
@@ -57,6 +58,7 @@ class Database:
         self.audit = AuditRepository(connection, clock)
         self.privacy = PrivacyRepository(connection, clock)
         self.retention = RetentionRepository(connection, clock)
+        self.question_totals = QuestionTotalRepository(connection, clock)
 
     @classmethod
     async def open(

@@ -7,7 +7,7 @@ same at a thousand respondents as at a hundred thousand.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -16,7 +16,11 @@ from conversations.scoring import ScoreCard
 from conversations.summaries import Tally, tallies_of
 from storage.clock import Clock, timestamp
 from storage.connection import Connection
+from storage.question_totals import QuestionTotalStatements
 from storage.records import Session
+
+# A finished session's choices: the (question, option) of each shown choice question it answered.
+Choices = Sequence[tuple[str, str]]
 
 _FINISHED = "finished_at IS NOT NULL"
 
@@ -76,14 +80,19 @@ class SummaryStatements:
     def __init__(self, connection: sqlite3.Connection) -> None:
         self._connection = connection
 
-    def add(self, session_id: int, card: ScoreCard) -> bool:
-        """Add a finished session's scores to the totals, once; False when already added."""
-        return bool(self.add_many({session_id: card}))
+    def add(self, session_id: int, card: ScoreCard, choices: Choices = ()) -> bool:
+        """Add a finished session's scores and choices to the totals, once; False when already
+        added."""
+        return bool(self.add_many({session_id: card}, {session_id: choices}))
 
-    def add_many(self, cards: Mapping[int, ScoreCard]) -> int:
-        """Add finished sessions' scores (by session id) to the totals, each once; how many were.
+    def add_many(self, cards: Mapping[int, ScoreCard],
+                 choices: Mapping[int, Choices] | None = None) -> int:
+        """Add finished sessions' scores and choices (by session id) to the running totals, each
+        session once; how many were.
 
-        The two statements must commit together: call it inside a transaction.
+        The one place where running totals grow: ``summary_totals`` and ``question_totals`` (see
+        ``QuestionTotalStatements``). The statements must commit together: call it inside a
+        transaction.
         """
         if not cards:
             return 0
@@ -112,6 +121,8 @@ class SummaryStatements:
                 " score_sum = score_sum + excluded.score_sum",
                 [v for key, total in totals.items() for v in (*key, *total)],
             )
+        if choices:
+            QuestionTotalStatements(self._connection).add(_by_group(rows, choices))
         return len(rows)
 
     def withdraw_from_totals(self, cards: Mapping[int, ScoreCard]) -> int:
@@ -142,6 +153,15 @@ class SummaryStatements:
         return len(rows)
 
 
+def _by_group(rows: Sequence[sqlite3.Row],
+              choices: Mapping[int, Choices]) -> dict[tuple[int, str], list[tuple[str, str]]]:
+    grouped: dict[tuple[int, str], list[tuple[str, str]]] = {}
+    for row in rows:
+        grouped.setdefault((row["consultation_id"], row["role"]), []).extend(
+            choices.get(row["id"], ()))
+    return grouped
+
+
 class SummaryRepository:
     """Running totals per consultation, role and pillar, and the comments behind them."""
 
@@ -149,15 +169,19 @@ class SummaryRepository:
         self._connection = connection
         self._clock = clock
 
-    async def add(self, session_id: int, card: ScoreCard) -> bool:
-        """Add a finished session's scores to the totals, once; False when already added."""
-        return bool(await self.add_many({session_id: card}))
+    async def add(self, session_id: int, card: ScoreCard, choices: Choices = ()) -> bool:
+        """Add a finished session's scores and choices to the totals, once; False when already
+        added."""
+        return bool(await self.add_many({session_id: card}, {session_id: choices}))
 
-    async def add_many(self, cards: Mapping[int, ScoreCard]) -> int:
-        """Add finished sessions' scores (by session id) to the totals, each once; how many were."""
+    async def add_many(self, cards: Mapping[int, ScoreCard],
+                       choices: Mapping[int, Choices] | None = None) -> int:
+        """Add finished sessions' scores and choices (by session id) to the totals, each once; how
+        many were."""
         if not cards:
             return 0
-        return await self._connection.run_atomically(lambda c: SummaryStatements(c).add_many(cards))
+        return await self._connection.run_atomically(
+            lambda c: SummaryStatements(c).add_many(cards, choices))
 
     async def tallies(self, consultation_id: int) -> list[Tally]:
         """The consultation's totals, a row per role and pillar (the overall index included)."""

@@ -64,7 +64,8 @@ async def _route(update: Update, context: BarazaContext, action: callbacks.Actio
             await moderation.moderate(update, context, action)
         case callbacks.Announce():
             await broadcasts.button(update, context, action)
-        case callbacks.Summarise() | callbacks.Export() | callbacks.ReadComments():
+        case (callbacks.Summarise() | callbacks.Export() | callbacks.ReadComments()
+              | callbacks.QuestionPage() | callbacks.Report()):
             await summaries.button(update, context, action)
         case callbacks.Forget():
             await privacy.forget_button(update, context, action)

@@ -10,10 +10,12 @@ from telegram import Bot, Update
 from telegram.error import Forbidden, TelegramError
 
 from bot import arguments, callbacks, exports, screens
+from bot.handlers import reports
 from bot.context import BarazaContext, Services
 from bot.handlers.access import permitted, permitted_tap, turn_for
 from bot.handlers.replies import answer
 from bot.i18n import SOURCE_LOCALE, Translator
+from bot.question_screens import demo_note
 from bot.summaries import SummaryService
 from bot.summary_screens import (
     chart_caption,
@@ -38,9 +40,11 @@ _logger = logging.getLogger(__name__)
 MAX_COMMENTS = 100  # the newest; /export has them all
 MAX_COMMENT_MESSAGES = 5
 
-SummaryButton = callbacks.Summarise | callbacks.Export | callbacks.ReadComments
+SummaryButton = (callbacks.Summarise | callbacks.Export | callbacks.ReadComments
+                 | callbacks.QuestionPage | callbacks.Report)
 _NEEDS = {callbacks.Summarise: Permission.READ_SUMMARY, callbacks.Export: Permission.EXPORT,
-          callbacks.ReadComments: Permission.READ_COMMENTS}
+          callbacks.ReadComments: Permission.READ_COMMENTS,
+          callbacks.QuestionPage: Permission.READ_SUMMARY, callbacks.Report: Permission.READ_SUMMARY}
 
 
 def summaries_of(services: Services) -> SummaryService:
@@ -53,7 +57,8 @@ async def send_summary(bot: Bot, services: Services, chat_id: int, t: Translator
                        consultation: Consultation, role: Role, *, summary: Summary | None = None,
                        heading: str | None = None, chart: bytes | None = None,
                        draw: bool = True) -> None:
-    """The summary as text, then its chart (skipped while nobody has finished).
+    """The summary as text, then the perception gaps, then its chart (skipped while nobody has
+    finished, or when it would have no bar).
 
     ``chart`` is one already drawn; without it the chart is drawn here, unless ``draw`` is False
     (it could not be drawn). The text is what matters: a chart that cannot be drawn or sent is
@@ -63,20 +68,35 @@ async def send_summary(bot: Bot, services: Services, chat_id: int, t: Translator
     summary = summary or await summaries_of(services).summary(consultation)
     screen = summary_screen(t, questionnaire, consultation, summary, role)
     text = screen.text if heading is None else heading + "\n\n" + screen.text
+    demo = await summaries_of(services).is_demo(consultation)
+    if demo:
+        text = t.directed(demo_note(t)) + "\n" + text
     await bot.send_message(chat_id, text, reply_markup=screen.keyboard)
     if summary.everyone.finished == 0:
+        return
+    await reports.send_gaps(bot, services, chat_id, t, consultation, demo=demo)
+    if not has_bars(summary):
         return
     if chart is None and draw:
         chart = await render_chart(services, t, consultation, summary)
     if chart is None:
         return
     try:
-        await bot.send_photo(chat_id, photo=chart, caption=chart_caption(t, consultation))
+        caption = chart_caption(t, consultation)
+        if demo:
+            caption = t.directed(demo_note(t)) + "\n" + caption
+        await bot.send_photo(chat_id, photo=chart, caption=caption)
     except Forbidden:
         raise
     except TelegramError:
         _logger.warning("Could not send the chart of consultation %s to chat %s; the text was sent",
                         consultation.id, chat_id, exc_info=True)
+
+
+def has_bars(summary: Summary) -> bool:
+    """Whether the chart would show anything: a group's score shown somewhere."""
+    return any(f.mean is not None for line in (*summary.pillars, summary.overall)
+               for f in (line.citizens, line.officials))
 
 
 async def render_chart(services: Services, t: Translator, consultation: Consultation,
@@ -102,9 +122,9 @@ async def summary_command(update: Update, context: BarazaContext) -> None:
         return
     role = await permitted(context, turn, Permission.READ_SUMMARY)
     if role is not None:
-        number = await _number(context, turn)
+        number = await command_number(context, turn)
         if number is not False:
-            await _one_or_choose(context, turn, callbacks.Summarise, role, number)
+            await choose_or_act(context, turn, callbacks.Summarise, role, number)
 
 
 async def export_command(update: Update, context: BarazaContext) -> None:
@@ -114,9 +134,9 @@ async def export_command(update: Update, context: BarazaContext) -> None:
         return
     role = await permitted(context, turn, Permission.EXPORT)
     if role is not None:
-        number = await _number(context, turn)
+        number = await command_number(context, turn)
         if number is not False:
-            await _one_or_choose(context, turn, callbacks.Export, role, number)
+            await choose_or_act(context, turn, callbacks.Export, role, number)
 
 
 async def digest_command(update: Update, context: BarazaContext) -> None:
@@ -148,10 +168,13 @@ async def button(update: Update, context: BarazaContext, action: SummaryButton) 
         await answer(context, query, screens.problem(t, screens.Problem.INVALID), show_alert=True)
         return
     await answer(context, query)
+    if isinstance(action, callbacks.QuestionPage):
+        await reports.show_page(context, query, turn.respondent.chat_id, t, consultation, action)
+        return
     await _act(context, turn, action, consultation, role)
 
 
-async def _number(context: BarazaContext, turn: Turn) -> int | None | Literal[False]:
+async def command_number(context: BarazaContext, turn: Turn) -> int | None | Literal[False]:
     """The consultation number after the command (/summary 7); None when none was given;
     False after saying what is wrong with what was given (/export abc exports nothing)."""
     args = context.args or []
@@ -165,9 +188,9 @@ async def _number(context: BarazaContext, turn: Turn) -> int | None | Literal[Fa
     return number
 
 
-async def _one_or_choose(context: BarazaContext, turn: Turn,
-                         action: type[callbacks.Summarise] | type[callbacks.Export],
-                         role: Role, number: int | None = None) -> None:
+async def choose_or_act(context: BarazaContext, turn: Turn,
+                        action: type[callbacks.Summarise] | type[callbacks.Export]
+                        | type[callbacks.Report], role: Role, number: int | None = None) -> None:
     """Act on the consultation named by its number, or the only one with answers, or offer the
     newest of them."""
     chat_id, t = turn.respondent.chat_id, turn.t
@@ -195,9 +218,11 @@ async def _act(context: BarazaContext, turn: Turn, action: SummaryButton,
             await send_summary(context.bot, services, chat_id, t, consultation, role)
         case callbacks.Export():
             await _send_export(context, turn, consultation)
+        case callbacks.Report():
+            await reports.send_report(context, chat_id, t, consultation, role)
         case callbacks.ReadComments():
             comments = await services.db.summaries.comments(consultation.id, MAX_COMMENTS + 1)
-            shown, _ = await _groups(services, consultation)
+            shown, _ = await summaries_of(services).groups(consultation)
             pages = comment_pages(t, services.questionnaire, consultation,
                                   comments[:MAX_COMMENTS], len(comments) > MAX_COMMENTS,
                                   MAX_COMMENT_MESSAGES, labelled=shown)
@@ -208,7 +233,7 @@ async def _act(context: BarazaContext, turn: Turn, action: SummaryButton,
 async def _send_export(context: BarazaContext, turn: Turn, consultation: Consultation) -> None:
     services, t, chat_id = context.services, turn.t, turn.respondent.chat_id
     key = await summaries_of(services).pseudonym_key()
-    shown, left_out = await _groups(services, consultation)
+    shown, left_out = await summaries_of(services).groups(consultation)
     notes = [left_out_note(t, role, count, summaries_of(services).min_group)
              for role, count in left_out.items()]
     file = await exports.export(services.db.exports.answers(consultation.id),
@@ -223,13 +248,3 @@ async def _send_export(context: BarazaContext, turn: Turn, consultation: Consult
     await context.bot.send_document(
         chat_id, document=file.data, filename=file.filename,
         caption="\n".join([caption, *(t.directed(note) for note in notes)]))
-
-
-async def _groups(services: Services,
-                  consultation: Consultation) -> tuple[set[str], dict[str, int]]:
-    """The roles whose finished respondents are more than the minimum group (their rows can be
-    exported, their comments labelled), and how many finished in each of the others."""
-    minimum = summaries_of(services).min_group
-    finished = await services.db.exports.finished_by_role(consultation.id)
-    shown = {role for role, count in finished.items() if count > minimum}
-    return shown, {role: count for role, count in sorted(finished.items()) if role not in shown}
