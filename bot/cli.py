@@ -1,4 +1,4 @@
-"""The ``baraza`` command: ``run`` (Telegram, long polling) and ``sandbox`` (local, no token)."""
+"""The ``baraza`` command: ``run`` (Telegram: long polling, or a webhook) and ``sandbox`` (local, no token)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 from bot.application import build_application, running
 from bot.config import ConfigError, Settings
+from bot.webhook import run_webhook
 from conversations.loader import QuestionnaireError, load_questionnaire
 from storage import StorageError
 
@@ -50,9 +51,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def run(settings: Settings) -> None:
-    """Long-poll Telegram (or the server at TELEGRAM_API_URL) until interrupted."""
+    """Long-poll Telegram (or the server at TELEGRAM_API_URL), or serve its webhook, until interrupted."""
     questionnaire = load_questionnaire(settings.questionnaire)
     application = build_application(settings, questionnaire)
+    if settings.webhook is not None:
+        run_webhook(application, settings.webhook)
+        return
     application.run_polling(allowed_updates=["message", "callback_query"])
 
 
