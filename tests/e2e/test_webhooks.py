@@ -110,6 +110,9 @@ async def test_a_respondent_answers_through_posted_updates(
     assert shown_question(metep, t, user.last_message.text).id == "framework.lead_body"
     assert emulator.stats.requests_per_method["getUpdates"] == 0
     assert [a.status for a in emulator.webhook_attempts] == [200] * 6
+    # Each went through the application's update processor, which keeps one user's in order.
+    processed = emulator.processor.finished  # type: ignore[attr-defined]
+    assert {a.update_id for a in emulator.webhook_attempts} <= processed
     assert emulator.errors == []
 
 
