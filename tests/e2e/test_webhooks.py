@@ -235,6 +235,36 @@ async def test_a_worker_killed_mid_update_gets_it_again_and_applies_it_once(
         await bot.stop()
 
 
+async def test_a_worker_told_to_stop_finishes_the_update_in_hand_first(
+        outside_emulator: BotApiEmulator, tmp_path: Path) -> None:
+    emulator, port = outside_emulator, free_port()
+    emulator.webhook_targets = [f"http://127.0.0.1:{port}"]
+    bot = BotProcess(emulator, tmp_path / "baraza.db")
+    bot.env.update(BARAZA_WEBHOOK_URL=URL, BARAZA_LISTEN=f"127.0.0.1:{port}",
+                   BARAZA_WEBHOOK_SECRET=SECRET)
+    await bot.start()
+    try:
+        user = emulator.user(302, language_code="en")
+        await user.send("/start", timeout=30)
+        await user.wait_for(lambda m: "Welcome to Baraza." in m.text, timeout=30)
+        emulator.hold("editMessageText")
+        tap = await user.click("✓ English", settle=False)
+        await polled(lambda: emulator.held_requests > 0)
+
+        assert bot.process is not None
+        bot.process.terminate()  # SIGTERM, as `docker stop` sends
+        await asyncio.sleep(0.5)
+        assert bot.process.returncode is None, "it stopped with an update in hand"
+        emulator.release()
+        await asyncio.wait_for(bot.process.wait(), 30)
+
+        assert bot.process.returncode == 0
+        assert [a.status for a in emulator.webhook_attempts if a.update_id == tap["update_id"]] == [200]
+        assert user.callback_answers and emulator.unanswered_callback_queries() == []
+    finally:
+        await bot.stop()
+
+
 async def test_a_webhook_worker_stops_cleanly_on_sigint(outside_emulator: BotApiEmulator,
                                                         tmp_path: Path) -> None:
     emulator, port = outside_emulator, free_port()
