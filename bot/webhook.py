@@ -179,9 +179,13 @@ async def serving(application: Application, webhook: WebhookSettings) -> AsyncIt
         try:
             await server.start()
             try:
-                # Idempotent: every worker registers the same webhook at start.
-                await application.bot.set_webhook(webhook.url, secret_token=webhook.secret,
-                                                  allowed_updates=ALLOWED_UPDATES)
+                try:
+                    # Idempotent: every worker registers the same webhook at start.
+                    await application.bot.set_webhook(webhook.url, secret_token=webhook.secret,
+                                                      allowed_updates=ALLOWED_UPDATES)
+                except BadRequest as error:
+                    raise ConfigError(f"BARAZA_WEBHOOK_URL: Telegram refused the webhook: "
+                                      f"{error.message}") from error
                 yield server
             finally:
                 await server.stop()

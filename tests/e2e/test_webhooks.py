@@ -18,7 +18,7 @@ from telegram.ext import Application
 
 from bot import screens
 from bot.application import build_application
-from bot.config import Settings, WebhookSettings
+from bot.config import ConfigError, Settings, WebhookSettings
 from bot.context import SERVICES, Services
 from bot.i18n import Catalogs
 from bot.webhook import SECRET_HEADER, WebhookServer, serving
@@ -284,6 +284,21 @@ async def test_a_webhook_worker_stops_cleanly_on_sigint(outside_emulator: BotApi
     assert bot.process is not None and bot.process.returncode == 0
     with pytest.raises(aiohttp.ClientConnectionError):
         await healthz(port)
+
+
+async def test_a_webhook_telegram_refuses_stops_the_bot_saying_why(
+        emulator: BotApiEmulator, settings: Settings, metep: Questionnaire,
+        catalogs: Catalogs) -> None:
+    # Telegram has its own checks too (here the port; a host it cannot resolve, for one).
+    refused = WebhookSettings("https://bot.example.org:8080/hook", "127.0.0.1", free_port(), SECRET)
+    application = build_application(settings, metep, catalogs)
+    with pytest.raises(ConfigError) as raised:
+        async with serving(application, refused):
+            pytest.fail("served a webhook Telegram refused")
+    assert str(raised.value) == (
+        "BARAZA_WEBHOOK_URL: Telegram refused the webhook: "
+        "Bad webhook: webhook can be set up only on ports 80, 88, 443 or 8443")
+    assert not application.running
 
 
 async def test_a_port_already_taken_gives_one_clear_line(outside_emulator: BotApiEmulator,
