@@ -1,4 +1,4 @@
-"""The ``baraza`` command: ``run`` (Telegram, long polling), ``sandbox`` (local, no token; ``--demo``
+"""The ``baraza`` command: ``run`` (Telegram: long polling, or a webhook), ``sandbox`` (local, no token; ``--demo``
 adds synthetic respondents) and ``report`` (a consultation's report as an HTML file)."""
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from bot import logs
 from bot.application import build_application, running
 from bot.config import ConfigError, Settings
 from bot.i18n import CatalogError
+from bot.webhook import run_webhook
 from conversations.loader import QuestionnaireError, load_questionnaire
 from conversations.model import Questionnaire
 from storage import Database, StorageError
@@ -77,9 +78,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def run(settings: Settings) -> None:
-    """Long-poll Telegram (or the server at TELEGRAM_API_URL) until interrupted."""
+    """Long-poll Telegram (or the server at TELEGRAM_API_URL), or serve its webhook, until interrupted."""
     questionnaire = load_questionnaire(settings.questionnaire)
     application = build_application(settings, questionnaire)
+    if settings.webhook is not None:
+        run_webhook(application, settings.webhook)
+        return
     application.run_polling(allowed_updates=["message", "callback_query"])
 
 

@@ -15,6 +15,7 @@ from .ratelimit import RateLimit
 from .runner import run_emulator
 from .server import BotApiEmulator
 from .user import EmulatedUser
+from .webhooks import WebhookAttempt
 
 __all__ = [
     "ApiCall",
@@ -29,5 +30,6 @@ __all__ = [
     "Entity",
     "RateLimit",
     "RejectedRequest",
+    "WebhookAttempt",
     "run_emulator",
 ]

@@ -75,6 +75,26 @@ class UpdateQueue:
         """Long polls wait again (the server was restarted)."""
         self._closed = False
 
+    def pending_updates(self) -> list[dict[str, Any]]:
+        """The updates not yet confirmed, oldest first (what a webhook still has to deliver)."""
+        return list(self._pending)
+
+    def acknowledge(self, update_id: int) -> None:
+        """A webhook POST of the update was answered 2xx: it is confirmed, as an offset would."""
+        self._pending = [u for u in self._pending if u["update_id"] != update_id]
+        self._delivered.add(update_id)
+        self._pulse.fire()
+
+    def allow(self, allowed_updates: Any) -> None:
+        """setWebhook's allowed_updates: as getUpdates' (None or "" keeps the current choice)."""
+        if allowed_updates not in (None, ""):
+            self._set_allowed(allowed_updates)
+
+    def end_polls(self) -> None:
+        """A webhook was set: every getUpdates still waiting ends with 409."""
+        self._poll_generation += 1
+        self._pulse.fire()
+
     def drop_all(self) -> None:
         """deleteWebhook(drop_pending_updates=True): forget everything pending."""
         self._drop(self._pending)

@@ -22,8 +22,8 @@ from storage.privacy import PrivacyRepository
 from storage.respondents import RespondentRepository
 from storage.retention import RetentionRepository
 from storage.roles import InvitationRepository, RoleRepository
-from storage.schema import MIGRATIONS_DIR, load_migrations, migrate
 from storage.question_totals import QuestionTotalRepository
+from storage.schema import MIGRATIONS_DIR, load_migrations, migrate, schema_version
 from storage.sessions import SessionRepository
 from storage.tx import Tx
 from storage.summaries import (
@@ -113,6 +113,10 @@ class Database:
         and other tasks' writes wait for a shorter time. A nested call joins the open transaction.
         """
         return await self._connection.run_atomically(lambda c: work(Tx(c, self._clock)))
+
+    async def schema_version(self) -> int:
+        """The schema version the database is at now (read-only; health checks compare it)."""
+        return await schema_version(self._connection)
 
     async def close(self) -> None:
         """Close the connection once any open transaction has ended."""
