@@ -6,7 +6,7 @@ from telegram import Bot, CallbackQuery, Message, Update
 
 from bot import callbacks
 from bot.context import BarazaContext, Services
-from bot.handlers.access import permitted, turn_for
+
 from bot.i18n import Translator
 from bot.question_screens import gaps_screen, question_page
 from bot.report import ReportData, filename, render
@@ -21,16 +21,9 @@ MAX_REPORT_COMMENTS = 500  # the newest; /export has them all
 
 async def report_command(update: Update, context: BarazaContext) -> None:
     """Send a consultation's report as an HTML file, or buttons to choose it (/report)."""
-    from bot.handlers.summaries import choose_or_act, command_number  # it imports this module
+    from bot.handlers.summaries import consultation_command  # it imports this module
 
-    turn = await turn_for(update, context)
-    if turn is None:
-        return
-    role = await permitted(context, turn, Permission.READ_SUMMARY)
-    if role is not None:
-        number = await command_number(context, turn)
-        if number is not False:
-            await choose_or_act(context, turn, callbacks.Report, role, number)
+    await consultation_command(update, context, Permission.READ_SUMMARY, callbacks.Report)
 
 
 async def send_gaps(bot: Bot, services: Services, chat_id: int, t: Translator,

@@ -117,26 +117,27 @@ async def render_chart(services: Services, t: Translator, consultation: Consulta
 
 async def summary_command(update: Update, context: BarazaContext) -> None:
     """Show a consultation's summary, or buttons to choose the consultation (/summary)."""
-    turn = await turn_for(update, context)
-    if turn is None:
-        return
-    role = await permitted(context, turn, Permission.READ_SUMMARY)
-    if role is not None:
-        number = await command_number(context, turn)
-        if number is not False:
-            await choose_or_act(context, turn, callbacks.Summarise, role, number)
+    await consultation_command(update, context, Permission.READ_SUMMARY, callbacks.Summarise)
 
 
 async def export_command(update: Update, context: BarazaContext) -> None:
     """Send every answer of a consultation as a CSV, or buttons to choose it (/export)."""
+    await consultation_command(update, context, Permission.EXPORT, callbacks.Export)
+
+
+async def consultation_command(update: Update, context: BarazaContext, permission: Permission,
+                               action: type[callbacks.Summarise] | type[callbacks.Export]
+                               | type[callbacks.Report]) -> None:
+    """/summary, /export, /report: act on the consultation named (or the only one), else offer
+    buttons; the role is checked first and a wrong number is said, never taken for none."""
     turn = await turn_for(update, context)
     if turn is None:
         return
-    role = await permitted(context, turn, Permission.EXPORT)
+    role = await permitted(context, turn, permission)
     if role is not None:
         number = await command_number(context, turn)
         if number is not False:
-            await choose_or_act(context, turn, callbacks.Export, role, number)
+            await choose_or_act(context, turn, action, role, number)
 
 
 async def digest_command(update: Update, context: BarazaContext) -> None:
