@@ -5,7 +5,7 @@ What a finished respondent leaves in the database, as the bot leaves it (``Turns
 consultation), a role row for officials, a session of the consultation with the role they had when
 they began, every answer they gave (a random walk through the real engine, ``Flow``, so follow-ups
 appear only after a "yes" and comments are sometimes typed), the session finished, and the
-session's scores added to the running totals with ``SummaryRepository.add_many`` (what
+session's scores and choices added to the running totals with ``SummaryRepository.add_many`` (what
 ``SummaryRepository.add`` does for one session, in batches).
 
 Two ways to write the same people:
@@ -31,9 +31,10 @@ from pathlib import Path
 
 from conversations.flow import AskQuestion, Flow
 from conversations.model import Answer, Questionnaire
+from conversations.question_results import choices_of
 from conversations.scoring import ScoreCard, score_answers
 
-GENERATOR_VERSION = 3  # bump when what is generated changes: the cache key includes it
+GENERATOR_VERSION = 4  # bump when what is generated changes: the cache key includes it
 MODERATOR = 1
 OFFICIAL = 2  # the official who reads the summaries (has no session)
 FIRST_ID = 1_000_000
@@ -56,6 +57,7 @@ class Walk:
 
     answers: tuple[Answer, ...]
     card: ScoreCard
+    choices: tuple[tuple[str, str], ...]  # what the per-question totals count (``choices_of``)
 
 
 def role_of(index: int) -> str:
@@ -96,7 +98,8 @@ def walk_pool(questionnaire: Questionnaire, size: int = 500, seed: int = 11) -> 
             assert step.saved is not None, step.events
             given.append(step.saved)
         assert step.progress.finished
-        pool.append(Walk(tuple(given), score_answers(questionnaire, step.progress.answers)))
+        pool.append(Walk(tuple(given), score_answers(questionnaire, step.progress.answers),
+                         choices_of(questionnaire, step.progress.answers)))
     return pool
 
 
@@ -168,8 +171,9 @@ async def through_repositories(database: Path, questionnaire: Questionnaire,
                 for answer in person.walk.answers:
                     await db.sessions.save_answer(session.id, answer, questionnaire.version)
                 await db.sessions.move(session.id, None, finished=True)
-                await db.summaries.add(session.id, score_answers(
-                    questionnaire, {a.question_id: a for a in person.walk.answers}))
+                given = {a.question_id: a for a in person.walk.answers}
+                await db.summaries.add(session.id, score_answers(questionnaire, given),
+                                       choices_of(questionnaire, given))
     finally:
         await db.close()
 
@@ -215,9 +219,12 @@ async def bulk(database: Path, questionnaire: Questionnaire, consultation_id: in
     db = await Database.open(database)
     try:
         cards = {last_session + 1 + i: person.walk.card for i, person in enumerate(everyone)}
+        choices = {last_session + 1 + i: person.walk.choices for i, person in enumerate(everyone)}
         ids = list(cards)
         for begin in range(0, len(ids), batch):
-            await db.summaries.add_many({sid: cards[sid] for sid in ids[begin:begin + batch]})
+            chunk = ids[begin:begin + batch]
+            await db.summaries.add_many({sid: cards[sid] for sid in chunk},
+                                        {sid: choices[sid] for sid in chunk})
     finally:
         await db.close()
 
@@ -232,6 +239,9 @@ def _contents(database: Path) -> tuple[list, list, list]:
         totals = connection.execute(
             "SELECT consultation_id, role, pillar_id, respondents, scored, round(score_sum, 6)"
             " FROM summary_totals ORDER BY 1, 2, 3").fetchall()
+        totals += connection.execute(
+            "SELECT consultation_id, role, question_id, option_id, answers, NULL"
+            " FROM question_totals ORDER BY 1, 2, 3, 4").fetchall()
         respondents = connection.execute(
             "SELECT user_id, chat_id, locale, consented_at IS NOT NULL, subscribed,"
             " consultation_id, blocked_at FROM respondents ORDER BY user_id").fetchall()

@@ -108,9 +108,9 @@ def build_pickle_application(api_root: str, token: str, path: Path, *, rate: flo
     def ask(t: Any, index: int, answers: Mapping[str, Answer], notice: str | None = None) -> Any:
         question = questions[index]
         visible = questionnaire.visible(answers)
-        number = next(i for i, q in enumerate(visible, start=1) if q.id == question.id)
-        event = AskQuestion(question, questionnaire.pillar(question.pillar_id), number,
-                            len(visible), answers.get(question.id))
+        event = AskQuestion(question, questionnaire.pillar(question.pillar_id),
+                            questionnaire.place(question.id), visible[0].id == question.id,
+                            answers.get(question.id))
         return render_question(t, event, notice)
 
     async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str:

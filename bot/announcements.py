@@ -15,7 +15,7 @@ from bot import callbacks
 from bot.i18n import Catalogs, Translator
 from bot.screens import Screen, consultation_text
 from storage import Consultation, DeliveryCounts
-from storage.broadcasts import Announcement
+from storage.broadcasts import Announcement, Audience
 
 _RULE = "┄┄┄┄┄┄┄┄┄┄"
 
@@ -24,14 +24,18 @@ def _button(text: str, action: callbacks.Action) -> InlineKeyboardButton:
     return InlineKeyboardButton(text, callback_data=callbacks.encode(action))
 
 
-def _body(t: Translator, consultation: Consultation) -> str:
+def _body(t: Translator, consultation: Consultation, answered: bool = False) -> str:
     """The announcement's text, without line directions (they are added once, to the whole)."""
     text = consultation_text(t, consultation)
     lines = [f"📣 <b>{escape(text.title)}</b>"]
     if text.description:
         lines.append(escape(text.description))
-    lines += ["", t._("Your views are wanted. Tap the button to answer; you can stop at any time "
-                      "and continue later where you left off.")]
+    if answered:
+        lines += ["", t._("You have answered this consultation already: thank you. Your answers "
+                          "are kept, and the results will be shared when it closes.")]
+    else:
+        lines += ["", t._("Your views are wanted. Tap the button to answer; you can stop at any "
+                          "time and continue later where you left off.")]
     return "\n".join(lines)
 
 
@@ -39,8 +43,11 @@ def answer_label(t: Translator) -> str:
     return t._("Answer now")
 
 
-def announcement(t: Translator, consultation: Consultation) -> Screen:
-    """What a subscriber receives: the consultation and a button that starts or resumes it."""
+def announcement(t: Translator, consultation: Consultation, answered: bool = False) -> Screen:
+    """What a subscriber receives: the consultation and a button that starts or resumes it;
+    for one who ``answered`` it already, thanks instead of the button."""
+    if answered:
+        return Screen(t.directed(_body(t, consultation, answered=True)))
     keyboard = InlineKeyboardMarkup(
         [[_button(answer_label(t), callbacks.OpenConsultation(consultation.id))]])
     return Screen(t.directed(_body(t, consultation)), keyboard)
@@ -84,28 +91,74 @@ def last_announced(t: Translator, last: Announcement) -> str:
                                          total=t.number(last.total))
 
 
+def untranslated(consultation: Consultation, audience: Mapping[str, int]) -> dict[str, int]:
+    """The languages of the audience the consultation has no text in, with their counts."""
+    return {locale: count for locale, count in audience.items()
+            if locale not in consultation.texts}
+
+
+def _reach(t: Translator, catalogs: Catalogs, audience: Mapping[str, int]) -> str:
+    """"It will be sent to 1 subscriber, in English." or to several, language by language."""
+    total = sum(audience.values())
+    if len(audience) == 1:
+        (locale,) = audience
+        return t.ngettext("It will be sent to {count} subscriber, in {language}.",
+                          "It will be sent to {count} subscribers, all in {language}.",
+                          total).format(count=t.number(total),
+                                        language=t.isolate(catalogs.autonym(locale)))
+    languages = ", ".join(f"{t.isolate(catalogs.autonym(locale))}: {t.number(count)}"
+                          for locale, count in audience.items())
+    return t.ngettext("It will be sent to {count} subscriber, in their own language "
+                      "({languages}).",
+                      "It will be sent to {count} subscribers, each in their own language "
+                      "({languages}).", total).format(count=t.number(total), languages=languages)
+
+
 def preview(t: Translator, catalogs: Catalogs, consultation: Consultation,
             audience: Mapping[str, int], broadcast_id: int,
-            last: Announcement | None = None) -> Screen:
-    """The announcement as the moderator would read it, who gets it, when it was last announced
-    (if ever), and Send / Cancel."""
-    total = sum(audience.values())
-    languages = " · ".join(f"{t.isolate(catalogs.autonym(locale))} {t.number(count)}"
-                           for locale, count in audience.items())
+            last: Announcement | None = None, reach: Audience = Audience.EVERYONE) -> Screen:
+    """The announcement as the moderator would read it, whom it reaches (with a button to
+    choose), the languages it has no translation in, when it was last announced (if ever),
+    and Send / Cancel."""
+    if reach is Audience.UNFINISHED:
+        whom = t._("To: only subscribers who have not finished this consultation (a reminder).")
+        other = (t._("Send to every subscriber instead"), "everyone")
+    else:
+        whom = t._("To: every subscriber; those who have finished this consultation are "
+                   "thanked instead of asked.")
+        other = (t._("Send only to those who have not finished"), "unfinished")
     lines = [t._("<b>Preview</b> of the announcement in your language:"), _RULE,
-             _body(t, consultation), _RULE,
-             t.ngettext("It will be sent to {count} subscriber, in their own language.",
-                        "It will be sent to {count} subscribers, each in their own language.",
-                        total).format(count=t.number(total)),
-             t.ngettext("{count} language:", "{count} languages:", len(audience)).format(
-                 count=t.number(len(audience))) + " " + languages]
+             _body(t, consultation), _RULE, whom]
+    missing = untranslated(consultation, audience)
+    if audience:
+        lines.append(_reach(t, catalogs, audience))
+    else:
+        lines.append(t._("Nobody would get it: every subscriber has finished this consultation."))
+    if missing:
+        fallback = consultation_text_locale(consultation)
+        lines += ["", "⚠ " + t._("No translation for: {languages}. They would get the {fallback} "
+                                 "text. Add one with /translate {number} LANGUAGE Title | "
+                                 "Description, or send anyway.").format(
+            languages=", ".join(f"{t.isolate(catalogs.autonym(locale))} ({t.number(count)})"
+                                for locale, count in missing.items()),
+            fallback=t.isolate(catalogs.autonym(fallback)) if fallback else "",
+            number=t.isolate(str(consultation.id)))]
     if last is not None:
         lines.append(last_announced(t, last))
-    keyboard = InlineKeyboardMarkup([[
-        _button(t._("Send"), callbacks.Announce("send", broadcast_id)),
-        _button(t._("Cancel"), callbacks.Announce("cancel", broadcast_id)),
-    ]])
+    send = t._("Send anyway") if missing else t._("Send")
+    cancel = t._("Don't send") if missing else t._("Cancel")
+    first_row = [_button(send, callbacks.Announce("send", broadcast_id))] if audience else []
+    keyboard = InlineKeyboardMarkup([
+        first_row + [_button(cancel, callbacks.Announce("cancel", broadcast_id))],
+        [_button(other[0], callbacks.Announce(other[1], broadcast_id))]])
     return Screen(t.directed("\n".join(lines)), keyboard)
+
+
+def consultation_text_locale(consultation: Consultation) -> str | None:
+    """The language a subscriber without a translation reads (as ``consultation_text``)."""
+    if "en" in consultation.texts:
+        return "en"
+    return next(iter(consultation.texts), None)
 
 
 def cancelled(t: Translator) -> str:

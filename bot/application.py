@@ -23,10 +23,21 @@ from telegram.ext import (
 from bot import screens
 from bot.config import Settings
 from bot.context import SERVICES, BarazaContext, Services
-from bot import digests, scheduling
+from bot import digests, retention, scheduling
 from bot.broadcasting import Broadcaster, DeliveryPolicy
-from bot.handlers import (access, broadcasts, flood, general, moderation, onboarding, questions,
-                          summaries)
+from bot.handlers import (
+    access,
+    broadcasts,
+    flood,
+    general,
+    moderation,
+    onboarding,
+    privacy,
+    questions,
+    reports,
+    roles,
+    summaries,
+)
 from bot.i18n import SOURCE_LOCALE, Catalogs
 from bot.ordering import PerUserUpdateProcessor
 from bot.summaries import SummaryService
@@ -44,7 +55,7 @@ def build_application(settings: Settings, questionnaire: Questionnaire,
                       catalogs: Catalogs | None = None,
                       update_processor: PerUserUpdateProcessor | None = None) -> Application:
     """The bot, ready for ``run_polling``; the database is opened in ``post_init``."""
-    catalogs = catalogs or Catalogs.load()
+    catalogs = (catalogs or Catalogs.load()).in_zone(settings.timezone)
     screens.check_screens_fit(questionnaire, catalogs)
     processor = update_processor or PerUserUpdateProcessor()
 
@@ -58,6 +69,8 @@ def build_application(settings: Settings, questionnaire: Questionnaire,
             turns, catalogs, broadcaster=broadcaster, summaries=summary_service,
             status_listeners=(digests.on_status,))
         await _ensure_a_consultation(db, questionnaire, catalogs)
+        await retention.sync_moderators(db, settings.moderators)
+        await retention.start(application, db, settings)
         await summary_service.catch_up()
         await scheduling.restore(application, db)
         digests.start_weekly(application)
@@ -119,6 +132,12 @@ def add_handlers(application: Application) -> None:
         CommandHandler("summary", summaries.summary_command, filters=private),
         CommandHandler("export", summaries.export_command, filters=private),
         CommandHandler("digest", summaries.digest_command, filters=private),
+        CommandHandler("mydata", privacy.my_data, filters=private),
+        CommandHandler("forget", privacy.forget, filters=private),
+        CommandHandler("roles", roles.roles_command, filters=private),
+        CommandHandler("revoke", roles.revoke_command, filters=private),
+        CommandHandler("audit", roles.audit_command, filters=private),
+        CommandHandler("report", reports.report_command, filters=private),
         MessageHandler(private & filters.COMMAND, general.unknown_command),
         MessageHandler(private & filters.UpdateType.MESSAGE & filters.TEXT, questions.text),
         MessageHandler(private & filters.UpdateType.MESSAGE & ~filters.TEXT, questions.unsupported),

@@ -50,7 +50,7 @@ from bot import announcements
 from bot.i18n import Catalogs, Translator
 from bot.screens import Screen
 from bot.traffic import Traffic
-from storage import Broadcast, Consultation, Database, DeliveryCounts, Recipient
+from storage import Broadcast, Consultation, Database, DeliveryCounts, RecordNotFound, Recipient
 from storage.broadcasts import Taken
 
 _logger = logging.getLogger(__name__)
@@ -160,13 +160,17 @@ class Broadcaster:
 
     async def _deliver_all(self, broadcast_id: int, consultation: Consultation) -> None:
         """Deliver every pending recipient, a bounded number at a time, until none is left."""
-        screens: dict[str, Screen] = {}
+        screens: dict[tuple[str, bool], Screen] = {}
         # Deliveries under way (sending, or waiting to retry); bounds memory and tasks.
         admitted = asyncio.Semaphore(self._policy.concurrency * 2)
 
         async def deliver(recipient: Recipient, screen: Screen) -> None:
             try:
                 await self._deliver(broadcast_id, recipient, screen)
+            except RecordNotFound:
+                # The recipient used /forget while theirs was on the wire: nothing to record.
+                _logger.info("Broadcast %s: a recipient was erased while being sent to",
+                             broadcast_id)
             finally:
                 admitted.release()
 
@@ -176,11 +180,12 @@ class Broadcaster:
                 if self._stopping.is_set():
                     admitted.release()
                     break
-                locale = self._catalogs.resolve(recipient.locale, None)
-                if locale not in screens:
-                    screens[locale] = announcements.announcement(
-                        self._catalogs.translator(locale), consultation)
-                group.create_task(deliver(recipient, screens[locale]))
+                # Someone who finished the consultation is not told their views are wanted.
+                key = (self._catalogs.resolve(recipient.locale, None), recipient.finished)
+                if key not in screens:
+                    screens[key] = announcements.announcement(
+                        self._catalogs.translator(key[0]), consultation, answered=key[1])
+                group.create_task(deliver(recipient, screens[key]))
 
     async def _recipients(self, broadcast_id: int) -> AsyncIterator[Recipient]:
         """Pending recipients in user order, read in batches (never all at once)."""
@@ -423,6 +428,8 @@ class _Progress:
         counts, broadcast = await self._state()
         await self._show(counts, broadcast, finished=True)
         chat_id = self._broadcast.progress_chat_id or self._broadcast.created_by
+        if not chat_id:
+            return  # its moderator used /forget: there is nobody to report to
         try:
             await self._bot.send_message(
                 chat_id, announcements.report(self._t, self._consultation, counts,

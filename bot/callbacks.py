@@ -8,10 +8,14 @@ the wrong session.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from enum import StrEnum
 
 MAX_CALLBACK_BYTES = 64
 _SEP = "|"
+USER_ID = re.compile(r"[1-9][0-9]{0,15}")  # Telegram ids are at most 52 bits
+_HASH_START = re.compile(r"[0-9a-f]{16}")
 
 
 @dataclass(frozen=True)
@@ -52,9 +56,13 @@ class OpenConsultation:
 
 @dataclass(frozen=True)
 class Moderate:
-    """A moderator's button: open or close a consultation. The role is checked on every tap."""
+    """A moderator's button on a consultation; the role is checked on every tap.
 
-    verb: str  # "open" or "close"
+    Closing and deleting ask first: "close" and "delete" show the question, "close_ok" and
+    "delete_ok" act, "list" goes back to the list.
+    """
+
+    verb: str  # one of MODERATION_VERBS
     consultation: int
 
 
@@ -62,7 +70,8 @@ class Moderate:
 class Announce:
     """A moderator's broadcast button; the role is checked on every tap.
 
-    ``pick`` names a consultation to preview; ``send``, ``cancel`` and ``stop`` name a broadcast.
+    ``pick`` names a consultation to preview; ``send``, ``cancel``, ``stop``, and ``everyone`` and
+    ``unfinished`` (whom a draft reaches) name a broadcast.
     """
 
     verb: str
@@ -91,6 +100,42 @@ class ReadComments:
 
 
 @dataclass(frozen=True)
+class Forget:
+    """Erase everything stored about the person who taps it (``confirm``), or keep it."""
+
+    confirm: bool
+
+
+class RoleVerb(StrEnum):
+    REVOKE = "revoke"  # ``key``: the Telegram user id whose role is taken away
+    CANCEL = "cancel"  # ``key``: the start of an invitation's hash
+
+
+@dataclass(frozen=True)
+class ManageRole:
+    """A moderator's button in /roles; the role is checked on every tap."""
+
+    verb: RoleVerb
+    key: str
+
+
+@dataclass(frozen=True)
+class QuestionPage:
+    """Show one pillar of a consultation's per-question results (officials and moderators)."""
+
+    consultation: int
+    page: int  # the pillar's place in the questionnaire, from 0
+    edit: bool = False  # True: replace the message tapped (paging); False: a new message
+
+
+@dataclass(frozen=True)
+class Report:
+    """Send a consultation's report as an HTML file (officials and moderators)."""
+
+    consultation: int
+
+
+@dataclass(frozen=True)
 class PickLanguage:
     locale: str
 
@@ -100,10 +145,18 @@ class Consent:
     agreed: bool
 
 
+@dataclass(frozen=True)
+class Resubscribe:
+    """After /stop, /start asks before announcements begin again: yes or no."""
+
+    agreed: bool
+
+
 Action = (Choose | Skip | Back | PickLanguage | Consent | OpenConsultation | Moderate | Announce
-          | Summarise | Export | ReadComments)
-MODERATION_VERBS = ("open", "close")
-ANNOUNCE_VERBS = ("pick", "send", "cancel", "stop")
+          | Summarise | Export | ReadComments | Resubscribe | Forget | ManageRole
+          | QuestionPage | Report)
+MODERATION_VERBS = ("open", "close", "close_ok", "reopen", "delete", "delete_ok", "list")
+ANNOUNCE_VERBS = ("pick", "send", "cancel", "stop", "everyone", "unfinished")
 
 
 def encode(action: Action) -> str:
@@ -129,10 +182,20 @@ def encode(action: Action) -> str:
             parts = ["x", str(consultation)]
         case ReadComments(consultation):
             parts = ["r", str(consultation)]
+        case QuestionPage(consultation, page, edit):
+            parts = ["qe" if edit else "qp", str(consultation), str(page)]
+        case Report(consultation):
+            parts = ["rp", str(consultation)]
         case PickLanguage(locale):
             parts = ["l", locale]
         case Consent(agreed):
             parts = ["c", "1" if agreed else "0"]
+        case Resubscribe(agreed):
+            parts = ["u", "1" if agreed else "0"]
+        case Forget(confirm):
+            parts = ["f", "1" if confirm else "0"]
+        case ManageRole(verb, key):
+            parts = ["g", verb.value, key]
     data = _SEP.join(parts)
     if len(data.encode()) > MAX_CALLBACK_BYTES:
         raise ValueError(f"callback data over {MAX_CALLBACK_BYTES} bytes: {data!r}")
@@ -166,10 +229,22 @@ def decode(data: str | None) -> Action | None:
                 return Export(_number(consultation))
             case "r", [consultation]:
                 return ReadComments(_number(consultation))
+            case "qp" | "qe", [consultation, page]:
+                return QuestionPage(_number(consultation), _number(page), kind == "qe")
+            case "rp", [consultation]:
+                return Report(_number(consultation))
             case "l", [locale] if locale:
                 return PickLanguage(locale)
             case "c", ["1" | "0" as agreed]:
                 return Consent(agreed == "1")
+            case "u", ["1" | "0" as agreed]:
+                return Resubscribe(agreed == "1")
+            case "f", ["1" | "0" as confirm]:
+                return Forget(confirm == "1")
+            case "g", [RoleVerb.REVOKE, key] if USER_ID.fullmatch(key):
+                return ManageRole(RoleVerb.REVOKE, key)
+            case "g", [RoleVerb.CANCEL, key] if _HASH_START.fullmatch(key):
+                return ManageRole(RoleVerb.CANCEL, key)
     except ValueError:
         return None
     return None

@@ -12,7 +12,7 @@ import io
 import math
 import textwrap
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from matplotlib import font_manager
@@ -52,6 +52,7 @@ class ChartTexts:
     citizens: str  # legend entries
     officials: str
     note: str = ""  # under the chart, e.g. which group is withheld
+    number: Callable[[int], str] = str  # a bar's or tick's figure in the reader's digits
 
 
 def render(pillars: Sequence[str], citizens: Sequence[float | None],
@@ -78,13 +79,13 @@ def draw(pillars: Sequence[str], citizens: Sequence[float | None],
         shown = [(i + offset, v) for i, v in enumerate(values) if v is not None and math.isfinite(v)]
         bars = axes.bar([x for x, _ in shown], [v for _, v in shown], width, color=colour)
         # Cut down like the scores in the text (49.9 shows as 49), so both say the same.
-        axes.bar_label(bars, labels=[str(math.floor(v)) for _, v in shown], padding=2,
+        axes.bar_label(bars, labels=[texts.number(math.floor(v)) for _, v in shown], padding=2,
                        fontproperties=_font(8), parse_math=False)
     for band in (25, 50, 75):
         axes.axhline(band, color="#bbbbbb", linewidth=0.8, linestyle="--", zorder=0)
     axes.set_ylim(0, 105)
     ticks = [0, 25, 50, 75, 100]
-    axes.set_yticks(ticks, labels=[str(tick) for tick in ticks], parse_math=False)
+    axes.set_yticks(ticks, labels=[texts.number(tick) for tick in ticks], parse_math=False)
     axes.set_xticks(range(len(pillars)))
     axes.set_xticklabels([textwrap.fill(name, _LABEL_WIDTH) for name in pillars],
                          fontproperties=_font(8), parse_math=False)

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, tzinfo
 from pathlib import Path
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from conversations.loader import DEFAULT_QUESTIONNAIRE
 
@@ -19,7 +23,7 @@ class ConfigError(ValueError):
 
 @dataclass(frozen=True)
 class Settings:
-    token: str
+    token: str = field(repr=False)  # a secret, like the pseudonym key: never in a log or repr
     api_url: str = TELEGRAM_API_URL
     database: Path = Path("baraza.db")
     moderators: frozenset[int] = frozenset()
@@ -38,6 +42,14 @@ class Settings:
     min_group: int = 5
     # Keys the pseudonyms in answer exports; None: a key generated once and kept in the database.
     pseudonym_key: bytes | None = field(default=None, repr=False)
+    # What moderators type (/schedule) and everyone reads as times: an IANA zone.
+    timezone: tzinfo = UTC
+    # Answers of consultations closed longer than this are unlinked from Telegram ids.
+    retention_days: int = 365
+    # Someone who never consented is forgotten after this many days without writing.
+    unconsented_days: int = 30
+    # Serve updates over HTTP (Telegram POSTs them) instead of long polling; None: poll.
+    webhook: WebhookSettings | None = None
 
     @property
     def base_url(self) -> str:
@@ -78,6 +90,10 @@ class Settings:
             chat_messages_per_second=_chat_rate(env.get("BARAZA_CHAT_RATE", "").strip()),
             min_group=_min_group(env.get("BARAZA_MIN_GROUP", "").strip()),
             pseudonym_key=_pseudonym_key(env.get("BARAZA_PSEUDONYM_KEY", "").strip()),
+            timezone=_timezone(env.get("BARAZA_TIMEZONE", "").strip()),
+            retention_days=_days("BARAZA_RETENTION_DAYS", env, Settings.retention_days),
+            unconsented_days=_days("BARAZA_UNCONSENTED_DAYS", env, Settings.unconsented_days),
+            webhook=_webhook(env),
         )
 
 
@@ -89,6 +105,16 @@ def _min_group(text: str) -> int:
                           f"group only when a member, taking their own answers out, is still left "
                           f"with that many others), got {text!r}")
     return int(text)
+
+
+def _timezone(text: str) -> tzinfo:
+    if not text or text.upper() == "UTC":
+        return UTC
+    try:
+        return ZoneInfo(text)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"BARAZA_TIMEZONE must be an IANA time zone such as Africa/Nairobi or "
+                          f"Europe/Paris, got {text!r}") from None
 
 
 def _pseudonym_key(text: str) -> bytes | None:
@@ -118,3 +144,78 @@ def _paid_broadcast(text: str) -> bool:
         raise ConfigError(f"BARAZA_PAID_BROADCAST must be 1 (pay for faster broadcasts) or 0, "
                           f"got {text!r}")
     return text == "1"
+
+
+def _days(name: str, env: Mapping[str, str], default: int) -> int:
+    text = env.get(name, "").strip()
+    if not text:
+        return default
+    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= 36500:
+        raise ConfigError(f"{name} must be a whole number of days from 1 to 36500, got {text!r}")
+    return int(text)
+# Telegram posts webhooks only to these ports; a secret token is 1-256 of these characters.
+WEBHOOK_PORTS = (443, 80, 88, 8443)
+_WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
+
+
+@dataclass(frozen=True)
+class WebhookSettings:
+    """Where Telegram posts updates, where this process listens, and the secret that proves it."""
+
+    url: str  # the public HTTPS URL registered with setWebhook
+    host: str  # the address this process listens on (behind the TLS-terminating proxy)
+    port: int
+    secret: str = field(repr=False)  # sent as secret_token; Telegram echoes it in a header
+
+    @property
+    def path(self) -> str:
+        """The URL's path, which this process serves (a proxy passes it through unchanged)."""
+        return urlsplit(self.url).path or "/"
+
+
+def _webhook(env: Mapping[str, str]) -> WebhookSettings | None:
+    url = env.get("BARAZA_WEBHOOK_URL", "").strip()
+    listen = env.get("BARAZA_LISTEN", "").strip()
+    secret = env.get("BARAZA_WEBHOOK_SECRET", "").strip()
+    if not url:
+        for name, value in (("BARAZA_LISTEN", listen), ("BARAZA_WEBHOOK_SECRET", secret)):
+            if value:
+                raise ConfigError(f"{name} is set but BARAZA_WEBHOOK_URL is not: set the webhook's "
+                                  f"public URL too, or neither to long-poll")
+        return None
+    parts = urlsplit(url)
+    if parts.scheme != "https" or not parts.hostname:
+        raise ConfigError(f"BARAZA_WEBHOOK_URL must be the public https:// URL Telegram posts "
+                          f"updates to, got {url!r}")
+    try:
+        port = parts.port or 443
+    except ValueError:
+        raise ConfigError(f"BARAZA_WEBHOOK_URL has a malformed port: {url!r}") from None
+    if port not in WEBHOOK_PORTS:
+        raise ConfigError(f"BARAZA_WEBHOOK_URL must use port 443, 80, 88 or 8443 (the only ports "
+                          f"Telegram posts to), got {port}")
+    if parts.query or parts.fragment:
+        raise ConfigError(f"BARAZA_WEBHOOK_URL must not have a query or fragment, got {url!r}")
+    if (parts.path or "/") == "/healthz":
+        raise ConfigError("BARAZA_WEBHOOK_URL must not end in /healthz: that path is the "
+                          "health check")
+    if not listen:
+        raise ConfigError("BARAZA_LISTEN is not set: give the host:port this process listens on "
+                          "for webhooks (for example 0.0.0.0:8080 behind the TLS proxy)")
+    host, listen_port = _listen(listen)
+    if not secret:
+        raise ConfigError("BARAZA_WEBHOOK_SECRET is not set: webhooks need a secret so that "
+                          "only Telegram can post updates (for example `openssl rand -hex 32`)")
+    if not _WEBHOOK_SECRET.fullmatch(secret):
+        raise ConfigError("BARAZA_WEBHOOK_SECRET must be 1 to 256 characters, each a letter "
+                          "A-Z or a-z, a digit, _ or - (as Telegram requires)")
+    return WebhookSettings(url=url, host=host, port=listen_port, secret=secret)
+
+
+def _listen(text: str) -> tuple[str, int]:
+    host, _, port = text.rpartition(":")
+    host = host.removeprefix("[").removesuffix("]")  # [::]:8080 for IPv6
+    if not host or not (port.isascii() and port.isdigit()) or not 0 < int(port) < 65536:
+        raise ConfigError(f"BARAZA_LISTEN must be host:port (for example 0.0.0.0:8080), "
+                          f"got {text!r}")
+    return host, int(port)

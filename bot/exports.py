@@ -17,7 +17,7 @@ import hmac
 import io
 import shutil
 import tempfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Collection, Sequence
 from dataclasses import dataclass
 from typing import IO
 
@@ -43,7 +43,7 @@ class ExportFile:
     compressed: bool
 
 
-def pseudonym(key: bytes, consultation_id: int, user_id: int) -> str:
+def pseudonym(key: bytes, consultation_id: int, user_id: int | str) -> str:
     """A respondent's stable pseudonym in a consultation; the user id cannot be read back."""
     message = f"{consultation_id}:{user_id}".encode()
     return hmac.new(key, message, hashlib.sha256).hexdigest()[:16]
@@ -57,21 +57,33 @@ def _cell(text: str | None) -> str:
 
 
 async def write_csv(rows: AsyncIterator[ExportedAnswer], questionnaire: Questionnaire,
-                    consultation_id: int, key: bytes, out: IO[bytes]) -> tuple[int, int]:
-    """Write the rows as UTF-8 CSV (with a BOM, for spreadsheets); returns respondents, answers."""
+                    consultation_id: int, key: bytes, out: IO[bytes],
+                    roles: Collection[str] | None = None,
+                    notes: Sequence[str] = ()) -> tuple[int, int]:
+    """Write the rows as UTF-8 CSV (with a BOM, for spreadsheets); returns respondents, answers.
+
+    Only rows of ``roles`` are written (None: every role); each of ``notes`` comes first, as a
+    line starting with "#" (what was left out and why). Times are given to the day.
+    """
     text = io.TextIOWrapper(out, encoding="utf-8-sig", newline="", write_through=True)
+    for note in notes:
+        text.write("# " + " ".join(note.split()) + "\r\n")
     writer = csv.writer(text)
     writer.writerow(COLUMNS)
     respondents = answers = 0
     current: tuple[int, str] | None = None
     async for row in rows:
+        if roles is not None and row.role not in roles:
+            continue
         if current is None or current[0] != row.session_id:
-            current = (row.session_id, pseudonym(key, consultation_id, row.user_id))
+            # A session unlinked by retention has no user id: its pseudonym keys the session.
+            who = row.user_id if row.user_id is not None else f"session-{row.session_id}"
+            current = (row.session_id, pseudonym(key, consultation_id, who))
             respondents += 1
         question = questionnaire.question(row.question_id)
         writer.writerow((current[1], row.role, question.pillar_id if question else "",
                          row.question_id, row.option_id or "", _cell(row.text),
-                         row.questionnaire_version, row.answered_at))
+                         row.questionnaire_version, row.answered_at[:10]))
         answers += 1
     text.detach()  # leave ``out`` open for the caller
     return respondents, answers
@@ -79,11 +91,13 @@ async def write_csv(rows: AsyncIterator[ExportedAnswer], questionnaire: Question
 
 async def export(rows: AsyncIterator[ExportedAnswer], questionnaire: Questionnaire,
                  consultation_id: int, key: bytes,
-                 limit: int = UPLOAD_LIMIT) -> ExportFile:
+                 limit: int = UPLOAD_LIMIT, roles: Collection[str] | None = None,
+                 notes: Sequence[str] = ()) -> ExportFile:
     """The consultation's answers as a file to send: CSV, gzip-compressed if over the limit."""
     name = f"consultation-{consultation_id}-answers.csv"
     with tempfile.SpooledTemporaryFile(max_size=_IN_MEMORY) as plain:
-        respondents, answers = await write_csv(rows, questionnaire, consultation_id, key, plain)
+        respondents, answers = await write_csv(rows, questionnaire, consultation_id, key, plain,
+                                               roles, notes)
         if plain.tell() <= limit:
             plain.seek(0)
             return ExportFile(name, plain.read(), respondents, answers, compressed=False)

@@ -12,12 +12,16 @@ from datetime import UTC, datetime
 from telegram.ext import Application, CallbackContext
 
 from bot.context import SERVICES, Services
-from storage import Consultation, Database
+from storage import AuditAction, Consultation, Database
 
 _logger = logging.getLogger(__name__)
 
-# Which statuses a scheduled change may leave, per verb.
-TRANSITIONS = {"open": ("open", ("draft",)), "close": ("closed", ("draft", "open"))}
+# Which statuses a change may leave, per verb. Reopening keeps every answer given before.
+TRANSITIONS = {"open": ("open", ("draft",)), "close": ("closed", ("draft", "open")),
+               "reopen": ("open", ("closed",))}
+# How the audit trail records each verb.
+STATUS_ACTIONS = {"open": AuditAction.OPEN_CONSULTATION, "close": AuditAction.CLOSE_CONSULTATION,
+                  "reopen": AuditAction.REOPEN_CONSULTATION}
 
 
 def job_name(consultation_id: int, verb: str) -> str:
@@ -65,6 +69,8 @@ async def apply_schedule(application: Application, consultation: Consultation) -
         if moment is not None and moment <= now and await change_status(
                 application, consultation.id, verb):
             _logger.info("Consultation %s: %s (due %s)", consultation.id, verb, moment)
+            await application.bot_data[SERVICES].db.audit.record(
+                None, STATUS_ACTIONS[verb], consultation_id=consultation.id)
     schedule(application, consultation, now)
 
 
@@ -79,3 +85,5 @@ async def _run_transition(context: CallbackContext) -> None:
     consultation_id, verb = context.job.data  # type: ignore[union-attr, misc]
     if await change_status(context.application, consultation_id, verb):
         _logger.info("Consultation %s: %s on schedule", consultation_id, verb)
+        await context.application.bot_data[SERVICES].db.audit.record(
+            None, STATUS_ACTIONS[verb], consultation_id=consultation_id)

@@ -18,9 +18,10 @@ from bot.i18n import Catalogs, Translator
 from conversations.extract import message_context
 from conversations.flow import AskQuestion, Problem
 from conversations.loader import QuestionnaireError
-from conversations.model import Answer, Option, Pillar, Question, QuestionKind, Questionnaire
+from conversations.model import (Answer, Option, Pillar, Place, Question, QuestionKind,
+                                 Questionnaire)
 from conversations.roles import Role
-from conversations.scoring import Band, ScoreCard
+from conversations.scoring import Band, ScoreCard, band_for
 from storage import Consultation, ConsultationText
 
 TELEGRAM_TEXT_LIMIT = 4096
@@ -92,8 +93,10 @@ def consent(t: Translator, questionnaire: Questionnaire, question_count: int) ->
                    "You will be asked about {count} questions, one at a time.",
                    question_count).format(count=t.number(question_count)),
         t._("Your answers are stored with your Telegram account so that you can stop and come "
-            "back at any time. They are only ever reported as totals; your name is never shown."),
-        t._("Comments you type are read by the consultation's moderators, without your name."),
+            "back at any time. Summaries show them only as totals of groups. The consultation's "
+            "moderators can also export the answers one by one, under a pseudonym instead of "
+            "your name or account, and read the comments you type."),
+        t._("/mydata shows everything stored about you; /forget erases it."),
         t._("You will also receive announcements of new consultations; /stop ends them."),
         t._("You can change the language with /language and go back with /back."),
         "",
@@ -115,10 +118,8 @@ def question(t: Translator, questionnaire: Questionnaire, consultation: int, eve
     lines = []
     if notice:
         lines += [notice, ""]
-    lines += [
-        "<i>" + t._("Question {number} of {total}").format(
-            number=t.number(event.number), total=t.number(event.total))
-        + " · " + escape(texts.pillar(event.pillar)) + "</i>",
+    lines += ["<i>" + progress_line(t, event.place) + "</i>",
+              "<b>" + escape(texts.pillar(event.pillar)) + "</b>",
         "",
         f"<b>{escape(texts.question(q))}</b>",
     ]
@@ -139,10 +140,20 @@ def question(t: Translator, questionnaire: Questionnaire, consultation: int, eve
                     callbacks.Choose(consultation, q.id, o.id)) for o in q.scale.options]
         # Short scales fit on one row of a phone screen; longer ones read better one per row.
         rows = [buttons] if len(buttons) <= 3 else [[b] for b in buttons]
-    if event.number > 1:
-        # Translators: in a right-to-left language make the arrow point right (▶).
-        rows.append([(t._("◀ Back"), callbacks.Back(consultation, q.id))])
+    if not event.first:
+        # The arrow is added by the code, pointing back in the locale's reading direction.
+        rows.append([(t.back(t._("Back")), callbacks.Back(consultation, q.id))])
     return _finish(t, "\n".join(lines), _keyboard(rows))
+
+
+def progress_line(t: Translator, place: Place) -> str:
+    """"Part 2 of 5 · question 3 of 7": totals that never grow (follow-ups share a number)."""
+    values = {"part": t.number(place.part), "parts": t.number(place.parts),
+              "number": t.number(place.number), "total": t.number(place.total)}
+    if place.follow_up:
+        return t._("Part {part} of {parts} · question {number} of {total}, follow-up").format(
+            **values)
+    return t._("Part {part} of {parts} · question {number} of {total}").format(**values)
 
 
 def band_name(t: Translator, band: Band) -> str:
@@ -168,27 +179,37 @@ def _bar(score: float) -> str:
 
 def scores(t: Translator, questionnaire: Questionnaire, card: ScoreCard,
            comparison: Sequence[str] = ()) -> Screen:
-    """The respondent's own scores: per pillar, overall and its band, then ``comparison`` lines."""
+    """The respondent's own view, per pillar and overall with its band, then ``comparison``
+    lines, what the bands mean and what happens next: a view of government, not a grade."""
     texts = Texts(questionnaire, t)
     lines = [t._("<b>Thank you! Your answers are recorded.</b>"), "",
-             t._("Your scores (0 to 100):")]
+             t._("How you see your government, from 0 to 100. These are your views: there are "
+                 "no right answers.")]
     for pillar_score in card.pillars:
         name = escape(texts.pillar(questionnaire.pillar(pillar_score.pillar_id)))
         if pillar_score.score is None:
             lines.append(t._("{pillar}: no scored answers").format(pillar=name))
         else:
-            lines.append(f"{_bar(pillar_score.score)} {score_text(t, pillar_score.score)}  {name}")
+            band = band_name(t, band_for(pillar_score.score))
+            lines.append(_bar(pillar_score.score) + " " + t._("How you see {pillar}: {score}, "
+                                                              "{band}").format(
+                pillar=name, score=score_text(t, pillar_score.score), band=band))
     lines.append("")
     if card.overall is None or card.band is None:
         lines.append(t._("Overall: not enough answers to score."))
     else:
-        lines.append("<b>" + t._("Overall: {score} ({band})").format(
+        lines.append("<b>" + t._("Overall, as you see it: {score}, {band}").format(
             score=score_text(t, card.overall), band=band_name(t, card.band)) + "</b>")
     if comparison:
         lines += ["", *comparison]
-    lines += ["", t._("A score is the share of the best possible answers; \"Don't know\" is left "
-                      "out. Bands: low below 25, middle 25 to 50, high 50 to 75, very high 75 "
-                      "and above.")]
+    lines += ["", t._("Each score is the share of answers that describe open, responsive "
+                      "government; \"Don't know\" is left out."),
+              t._("Bands: low: under 25; middle: 25 to under 50; high: 50 to under 75; very "
+                  "high: 75 and above."),
+              "", t._("<b>What happens next:</b> your answers are counted, without your name, "
+                      "in the results officials and moderators read, side by side with "
+                      "officials' own answers. When a new consultation opens you will be told "
+                      "(unless you sent /stop), and you can answer it too.")]
     return _finish(t, "\n".join(lines))
 
 
@@ -202,17 +223,34 @@ def problem(t: Translator, kind: Problem, limit: int | None = None, length: int 
         case Problem.INVALID:
             return t._("That button is not valid any more.")
         case Problem.EXPECTED_BUTTON:
-            return t._("Please answer with the buttons under the question.")
+            return t._("That is not one of the answers. Tap a button under the question, or "
+                       "type an answer's text or its number (1 for the first).")
         case Problem.EMPTY_TEXT:
             return t._("That message is empty. Type your answer, or tap Skip.")
         case Problem.TEXT_TOO_LONG:
-            return t._("Your answer is {length} characters long; the limit is {limit}. Please "
-                       "shorten it and send it again.").format(
+            return t.ngettext(
+                "Your answer is {length} character long; the limit is {limit}. Please shorten "
+                "it and send it again.",
+                "Your answer is {length} characters long; the limit is {limit}. Please shorten "
+                "it and send it again.", length or 0).format(
                 length=t.number(length or 0), limit=t.number(limit or 0))
         case Problem.NOTHING_BEFORE:
             return t._("This is the first question; there is nothing before it.")
         case Problem.FINISHED:
             return t._("You have already completed the questionnaire. Send /start to see your scores.")
+
+
+def typed_answer_recorded(t: Translator, questionnaire: Questionnaire, saved: Answer) -> str:
+    """The acknowledgement of a typed answer: the option it chose, or that a comment was kept."""
+    question = questionnaire.question(saved.question_id)
+    if saved.option_id is not None and question is not None and question.scale is not None:
+        option = question.scale.option(saved.option_id)
+        if option is not None:
+            label = Texts(questionnaire, t).option(question, option)
+            return t._("Recorded: {answer}").format(answer=t.isolate(escape(label)))
+    if saved.text:
+        return t._("Thank you: your comment is recorded.")
+    return t._("Recorded.")
 
 
 def notice(t: Translator, text: str) -> Screen:
@@ -251,7 +289,9 @@ def commands(t: Translator) -> list[tuple[str, str]]:
         ("back", t._("Go back to the previous question")),
         ("language", t._("Change the language")),
         ("whoami", t._("Show your role")),
-        ("stop", t._("Stop receiving announcements")),
+        ("stop", t._("Stop announcements of new consultations (your answers are kept)")),
+        ("mydata", t._("See everything stored about you")),
+        ("forget", t._("Erase everything stored about you")),
         ("help", t._("How this bot works")),
     ]
 
@@ -265,6 +305,9 @@ def moderator_commands(t: Translator) -> list[tuple[str, str]]:
         ("schedule", t._("Set when a consultation opens and closes")),
         ("invite", t._("Create an invitation link for an official")),
         ("addmoderator", t._("Make someone a moderator by their Telegram id")),
+        ("roles", t._("Officials, moderators and open invitations")),
+        ("revoke", t._("Take a role away by the Telegram id")),
+        ("audit", t._("The latest changes: who did what, and when")),
         ("broadcast", t._("Announce a consultation to every subscriber")),
     ]
 
@@ -272,7 +315,8 @@ def moderator_commands(t: Translator) -> list[tuple[str, str]]:
 def summary_commands(t: Translator, role: Role) -> list[tuple[str, str]]:
     """Commands of officials and moderators for reading the answers (checked on every use)."""
     found = [("summary", t._("Compare citizens' and officials' answers")),
-             ("digest", t._("Receive the summary weekly and when a consultation closes"))]
+             ("digest", t._("Receive the summary weekly and when a consultation closes")),
+             ("report", t._("A consultation's report as a web page to share or print"))]
     if role is Role.MODERATOR:
         found.append(("export", t._("Every answer of a consultation as a CSV file")))
     return found
@@ -327,7 +371,23 @@ def nothing_open(t: Translator) -> str:
 
 
 def unsubscribed(t: Translator) -> str:
-    return t._("You will no longer receive announcements. Send /start to receive them again.")
+    return t._("You will no longer receive announcements of new consultations. Your answers are "
+               "kept, and you can go on answering: send /start.")
+
+
+def resubscribe_question(t: Translator) -> Screen:
+    """/start after /stop: ask before announcements begin again."""
+    return _finish(t, t._("You turned announcements off with /stop. Would you like to hear about "
+                          "new consultations again?"),
+                   _keyboard([[(t._("Yes, announce them"), callbacks.Resubscribe(True)),
+                               (t._("No, thank you"), callbacks.Resubscribe(False))]]))
+
+
+def resubscribed(t: Translator, subscribed: bool) -> Screen:
+    if subscribed:
+        return _finish(t, t._("You will receive announcements of new consultations again; /stop "
+                              "ends them."))
+    return _finish(t, t._("Understood: no announcements. Send /start whenever you want to answer."))
 
 
 # The longest heading a consultation can have: moderators' titles and descriptions are capped.
@@ -340,8 +400,8 @@ def longest_question_screen(t: Translator, questionnaire: Questionnaire,
     current = None
     if asked.kind is QuestionKind.TEXT:
         current = Answer(asked.id, text="x" * asked.max_length)
-    event = AskQuestion(asked, questionnaire.pillar(asked.pillar_id), 999_999, 999_999,
-                        current)
+    event = AskQuestion(asked, questionnaire.pillar(asked.pillar_id),
+                        Place(999_999, 999_999, 999_999, 999_999, follow_up=True), False, current)
     notice = f"<b>{'x' * MAX_TITLE}</b>\n{'x' * MAX_DESCRIPTION}"
     return len(question(t, questionnaire, 999_999, event, notice).text)
 

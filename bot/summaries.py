@@ -11,6 +11,7 @@ import secrets
 from dataclasses import dataclass, field
 
 from bot.turns import Turns
+from conversations.question_results import QuestionResults, choices_of, question_results
 from conversations.scoring import score_answers
 from conversations.summaries import Summary, summarise
 from storage import Consultation
@@ -30,10 +31,35 @@ class SummaryService:
     configured_key: bytes | None = field(default=None, repr=False)
 
     async def summary(self, consultation: Consultation) -> Summary:
-        """The consultation's summary, with every finished session counted."""
-        await self._catch_up(consultation)
+        """The consultation's summary as of its last release (see ``release``)."""
+        await self.release(consultation)
         db, questionnaire = self.turns.db, self.turns.flow.questionnaire
-        return summarise(questionnaire, await db.summaries.tallies(consultation.id), self.min_group)
+        tallies = await db.question_totals.released_tallies(consultation.id)
+        return summarise(questionnaire, tallies, self.min_group)
+
+    async def question_results(self, consultation: Consultation) -> QuestionResults:
+        """The consultation's per-question results as of its last release."""
+        await self.release(consultation)
+        db, questionnaire = self.turns.db, self.turns.flow.questionnaire
+        counts = await db.question_totals.released_counts(consultation.id)
+        return question_results(questionnaire, counts, self.min_group)
+
+    async def groups(self, consultation: Consultation) -> tuple[set[str], dict[str, int]]:
+        """The roles whose finished respondents are more than the minimum group (their rows can
+        be exported, their comments labelled), and how many finished in each of the others."""
+        finished = await self.turns.db.exports.finished_by_role(consultation.id)
+        shown = {role for role, count in finished.items() if count > self.min_group}
+        return shown, {role: count for role, count in sorted(finished.items()) if role not in shown}
+
+    async def release(self, consultation: Consultation) -> None:
+        """Count every finished session, then release each group that is due: every view reads
+        the last release, which moves only in steps of more than the minimum group."""
+        await self._catch_up(consultation)
+        await self.turns.db.question_totals.release(consultation.id, self.min_group)
+
+    async def is_demo(self, consultation: Consultation) -> bool:
+        """Whether the consultation holds synthetic respondents (``baraza sandbox --demo``)."""
+        return await self.turns.db.question_totals.is_demo(consultation.id)
 
     async def answered(self) -> list[Consultation]:
         """Consultations of this questionnaire that someone has finished, newest first."""
@@ -67,5 +93,6 @@ class SummaryService:
         added = 0
         while due := await db.summaries.unsummarised(consultation.id):
             added += await db.summaries.add_many(
-                {session.id: score_answers(questionnaire, session.answers) for session in due})
+                {session.id: score_answers(questionnaire, session.answers) for session in due},
+                {session.id: choices_of(questionnaire, session.answers) for session in due})
         return added

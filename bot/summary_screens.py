@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
+from datetime import datetime
 from html import escape, unescape
 from typing import TYPE_CHECKING
 
-from babel.numbers import format_decimal
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot import callbacks
@@ -96,19 +96,6 @@ def _count(t: Translator, finished: int, withheld: bool, summary: Summary) -> st
     return fewer_than(t, summary) if withheld else t.number(finished)
 
 
-def _signed(t: Translator, points: int) -> str:
-    """A gap in points with its sign: +23, -8, 0 (the locale's minus sign, isolated in RTL)."""
-    text = format_decimal(points, format="#,##0", locale=t.locale)
-    return t.isolate(("+" if points > 0 else "") + text)
-
-
-def gap(t: Translator, line: Line) -> str | None:
-    """Officials minus citizens, as the two shown (rounded) scores differ, or None."""
-    if line.officials.mean is None or line.citizens.mean is None:
-        return None
-    return _signed(t, math.floor(line.officials.mean + EPSILON) - math.floor(line.citizens.mean + EPSILON))
-
-
 def _everyone(t: Translator, line: Line, summary: Summary) -> str:
     figure = line.everyone
     if figure.mean is None or figure.band is None:
@@ -119,11 +106,59 @@ def _everyone(t: Translator, line: Line, summary: Summary) -> str:
         score=score_text(t, figure.mean), band=band_name(t, figure.band), respondents=respondents)
 
 
-def _sides(t: Translator, line: Line, summary: Summary) -> str:
-    text = t._("Citizens: {citizens} · Officials: {officials}").format(
-        citizens=_score(t, line.citizens, summary), officials=_score(t, line.officials, summary))
-    points = gap(t, line)
-    return text if points is None else text + " · " + t._("gap: {points}").format(points=points)
+def _sides(t: Translator, questionnaire: Questionnaire, line: Line, summary: Summary) -> list[str]:
+    """Citizens beside officials, leaving out a group withheld as a whole (said once, above), and
+    the gap in words."""
+    sides = [(t._("Citizens"), line.citizens, summary.citizens),
+             (t._("Officials"), line.officials, summary.officials)]
+    shown_sides = [(name, figure) for name, figure, group in sides if not group.withheld]
+    if len(shown_sides) == 2:
+        lines = [t._("Citizens: {citizens} · Officials: {officials}").format(
+            citizens=_score(t, line.citizens, summary), officials=_score(t, line.officials, summary))]
+    else:
+        lines = [t._("{group}: {results}").format(group=name, results=_score(t, figure, summary))
+                 for name, figure in shown_sides]
+    points = gap_points(line)
+    if points is not None:
+        lines.append(gap_phrase(t, _gap_subject(t, questionnaire, line), points))
+    return lines
+
+
+def gap_points(line: Line) -> int | None:
+    """Officials minus citizens, as the two shown (cut down) scores differ, or None."""
+    if line.officials.mean is None or line.citizens.mean is None:
+        return None
+    return math.floor(line.officials.mean + EPSILON) - math.floor(line.citizens.mean + EPSILON)
+
+
+def _gap_subject(t: Translator, questionnaire: Questionnaire, line: Line) -> str:
+    if line.pillar_id == OVERALL:
+        return t._("the overall index")
+    return escape(line_name(t, questionnaire, line))
+
+
+def gap_phrase(t: Translator, subject: str, points: int) -> str:
+    """A pillar's gap in words: "Officials rate inclusion 19 points higher than citizens."."""
+    count = t.number(abs(points))
+    if points > 0:
+        return t.ngettext("Officials rate {pillar} {points} point higher than citizens.",
+                          "Officials rate {pillar} {points} points higher than citizens.",
+                          abs(points)).format(pillar=subject, points=count)
+    if points < 0:
+        return t.ngettext("Officials rate {pillar} {points} point lower than citizens.",
+                          "Officials rate {pillar} {points} points lower than citizens.",
+                          abs(points)).format(pillar=subject, points=count)
+    return t._("Officials and citizens rate {pillar} the same.").format(pillar=subject)
+
+
+def withheld_groups(t: Translator, summary: Summary) -> list[str]:
+    """A group too small to show, said once rather than in every line."""
+    return [t.ngettext("{group}: fewer than {count} respondent, so their scores are not shown.",
+                       "{group}: fewer than {count} respondents, so their scores are not shown.",
+                       summary.smallest_shown).format(group=name,
+                                                      count=t.number(summary.smallest_shown))
+            for name, group in ((t._("Citizens"), summary.citizens),
+                                (t._("Officials"), summary.officials)) if group.withheld]
 
 
 def summary_screen(t: Translator, questionnaire: Questionnaire, consultation: Consultation,
@@ -138,11 +173,12 @@ def summary_screen(t: Translator, questionnaire: Questionnaire, consultation: Co
             everyone=_count(t, summary.everyone.finished, summary.everyone.withheld, summary),
             citizens=_count(t, summary.citizens.finished, summary.citizens.withheld, summary),
             officials=_count(t, summary.officials.finished, summary.officials.withheld, summary)),
+        *withheld_groups(t, summary),
         t._("Scores from 0 to 100; the gap is officials minus citizens, in points."),
     ]
     for line in (*summary.pillars, summary.overall):
         lines += ["", f"<b>{escape(line_name(t, questionnaire, line))}</b>",
-                  _everyone(t, line, summary), _sides(t, line, summary)]
+                  _everyone(t, line, summary), *_sides(t, questionnaire, line, summary)]
     lowest = summary.lowest_for_citizens
     if lowest is not None and lowest.citizens.mean is not None:
         lines += ["", t._("Citizens rate lowest: {pillar} ({score}).").format(
@@ -191,10 +227,11 @@ def _chart_texts(t: Translator, questionnaire: Questionnaire, consultation: Cons
     withheld = any(f.withheld for line in lines for f in (line.citizens, line.officials))
     note = t.ngettext("No bar: fewer than {count} respondent, or no scores.",
                       "No bar: fewer than {count} respondents, or no scores.",
-                      summary.smallest_shown).format(count=summary.smallest_shown) if withheld else ""
+                      summary.smallest_shown).format(
+        count=t.plain_number(summary.smallest_shown)) if withheld else ""  # a chart: no isolates
     return [line_name(t, questionnaire, line) for line in lines], ChartTexts(
         title=consultation_text(t, consultation).title, axis=t._("Score (0 to 100)"),
-        citizens=t._("Citizens"), officials=t._("Officials"), note=note)
+        citizens=t._("Citizens"), officials=t._("Officials"), note=note, number=t.plain_number)
 
 
 def comparison(t: Translator, questionnaire: Questionnaire, card: ScoreCard,
@@ -223,16 +260,21 @@ def comparison(t: Translator, questionnaire: Questionnaire, card: ScoreCard,
 
 
 def chooser(t: Translator, consultations: Sequence[Consultation],
-            action: type[callbacks.Summarise] | type[callbacks.Export]) -> Screen:
+            action: type[callbacks.Summarise] | type[callbacks.Export] | type[callbacks.Report]
+            ) -> Screen:
     """Several consultations have answers (newest first): a button for each of the newest
     ``MAX_CHOICES``; an older one is reached by its number after the command."""
     rows = [[(f"#{c.id} {consultation_text(t, c).title}"[:_TITLE_IN_BUTTON], action(c.id))]
             for c in consultations[:MAX_CHOICES]]
     text = t._("Which consultation?")
     if len(consultations) > MAX_CHOICES:
-        command = "/summary" if action is callbacks.Summarise else "/export"
-        text += "\n" + t._("Only the {count} newest are listed. For an older one, send the command "
-                           "with its number, as in {example}.").format(
+        command = {callbacks.Summarise: "/summary", callbacks.Export: "/export",
+                   callbacks.Report: "/report"}[action]
+        text += "\n" + t.ngettext(
+            "Only the {count} newest is listed. For an older one, send the command with its "
+            "number, as in {example}.",
+            "Only the {count} newest are listed. For an older one, send the command with its "
+            "number, as in {example}.", MAX_CHOICES).format(
             count=t.number(MAX_CHOICES),
             example=t.isolate(f"{command} {consultations[-1].id}"))
     return Screen(t.directed(text), _markup(rows))
@@ -249,9 +291,12 @@ def nothing_answered(t: Translator) -> str:
 
 
 def comment_pages(t: Translator, questionnaire: Questionnaire, consultation: Consultation,
-                  comments: Sequence[Comment], more: bool, max_pages: int) -> list[str]:
+                  comments: Sequence[Comment], more: bool, max_pages: int,
+                  labelled: Collection[str] | None = None) -> list[str]:
     """The comments, newest first, in as many messages as they need (at most ``max_pages``).
 
+    A comment is labelled with its author's role only for the roles in ``labelled`` (None: all):
+    the groups larger than the minimum, so a label never narrows a comment down to a few people.
     A message's length is measured as Telegram measures it (see ``telegram_length``).
     """
     roles = {Role.CITIZEN: t._("citizen"), Role.OFFICIAL: t._("official"),
@@ -265,7 +310,9 @@ def comment_pages(t: Translator, questionnaire: Questionnaire, consultation: Con
         question = questionnaire.question(comment.question_id)
         where = (texts.pillar(questionnaire.pillar(question.pillar_id)) if question is not None
                  else comment.question_id)
-        label = t.directed(f"<i>{escape(where)} · {roles[Role(comment.role)]}</i>\n")
+        if labelled is None or comment.role in labelled:
+            where = f"{where} · {roles[Role(comment.role)]}"
+        label = t.directed(f"<i>{escape(where)}</i>\n")
         body = t.directed(escape(comment.text))
         over = telegram_length(label) + telegram_length(body) - TELEGRAM_TEXT_LIMIT
         if over > 0:  # only a comment near Telegram's own limit: cut, and marked as cut
@@ -310,6 +357,16 @@ def export_caption(t: Translator, consultation: Consultation, respondents: int,
     return t.directed(text)
 
 
+def left_out_note(t: Translator, role: str, count: int, minimum: int) -> str:
+    """Why a group's rows are not in the export (no more respondents than the minimum group)."""
+    groups = {Role.CITIZEN: t._("Citizens"), Role.OFFICIAL: t._("Officials"),
+              Role.MODERATOR: t._("Moderators")}
+    return t.ngettext(
+        "{group} are left out: {count} finished, no more than the minimum group of {minimum}.",
+        "{group} are left out: {count} finished, no more than the minimum group of {minimum}.",
+        count).format(group=groups[Role(role)], count=t.number(count), minimum=t.number(minimum))
+
+
 def export_too_large(t: Translator, megabytes: int) -> str:
     return t.directed(t._("The export is too large to send through Telegram, even compressed "
                           "(limit: {limit} MB).").format(limit=t.number(megabytes)))
@@ -323,10 +380,17 @@ def digest_heading(t: Translator, consultation: Consultation, closed: bool) -> s
     return t.directed(text.format(number=t.number(consultation.id)))
 
 
-def digest_toggled(t: Translator, subscribed: bool) -> str:
-    if subscribed:
-        text = t._("You will receive the summary when a consultation closes, and every week "
-                   "while one is open. Send /digest again to stop.")
+def digest_toggled(t: Translator, subscribed: bool, next_weekly: datetime | None) -> str:
+    """/digest's answer: whether digests are now on or off, and when the next weekly one is due."""
+    if not subscribed:
+        return t.directed(t._("Digests are now off: you will not receive summaries. Send /digest "
+                              "to turn them on again."))
+    lines = [t._("Digests are now on: you will receive the summary when a consultation closes, "
+                 "and every week while one is open.")]
+    if next_weekly is None:
+        lines.append(t._("No consultation is open now, so no weekly summary is due."))
     else:
-        text = t._("You will no longer receive digests. Send /digest to receive them again.")
-    return t.directed(text)
+        lines.append(t._("The next weekly summary goes out around {moment}.").format(
+            moment=t.moment(next_weekly)))
+    lines.append(t._("Send /digest again to turn them off."))
+    return t.directed("\n".join(lines))

@@ -15,10 +15,12 @@ from types import MappingProxyType
 from telegram import Update
 
 from bot.i18n import Catalogs, Translator
-from conversations.flow import Flow, Progress, Step
+from bot.labels import option_labels
+from conversations.flow import Flow, Labels, Progress, Step
+from conversations.question_results import choices_of
 from conversations.roles import Role
 from conversations.scoring import score_answers
-from storage import Consultation, Database, Invitation, Respondent, Session, Tx
+from storage import AuditAction, Consultation, Database, Invitation, Respondent, Session, Tx
 
 Move = Callable[[Flow, Progress], Step]
 # A write that must commit (or not) together with the update's claim (run on the database thread).
@@ -74,6 +76,15 @@ class Turns:
         self.flow = flow
         self.catalogs = catalogs
         self.moderators = moderators
+        self._labels: dict[str, Labels] = {}
+
+    def labels(self, locale: str) -> Labels:
+        """The option labels a respondent in ``locale`` may type (built once per locale)."""
+        found = self._labels.get(locale)
+        if found is None:
+            found = self._labels[locale] = option_labels(self.flow.questionnaire,
+                                                         self.catalogs.translator(locale))
+        return found
 
     def progress(self, session: Session) -> Progress:
         return Progress(MappingProxyType(dict(session.answers)), session.cursor, session.finished)
@@ -85,14 +96,16 @@ class Turns:
 
     async def enter(self, update: Update, move: Move | None = None,
                     consultation_id: int | None = None,
-                    write: Write | None = None) -> tuple[Turn, Step | None] | None:
+                    write: Write | None = None,
+                    typed: str | None = None) -> tuple[Turn, Step | None] | None:
         """Claim the update and, with ``move``, apply an engine step to the respondent's session.
 
         The session is that of ``consultation_id`` (a button names it), else of the consultation
         the respondent is answering. Returns None when this update was handled before (Telegram
         redelivers unconfirmed updates after a crash). A move is applied only to a session of an
         open consultation. ``write`` stores the update's other effects (a language, a consent)
-        in the same transaction as the claim, so a crash leaves both or neither.
+        in the same transaction as the claim, so a crash leaves both or neither. ``typed`` is a
+        typed message, taken as the engine's ``typed`` input in the respondent's language.
         """
         user, chat = update.effective_user, update.effective_chat
         assert user is not None and chat is not None
@@ -104,23 +117,32 @@ class Turns:
 
         def work(tx: Tx) -> _Entered | None:
             # The whole update in one hand-off to the database thread: the engine is plain code.
+            if tx.privacy.erased_by(update_id):
+                return None  # a redelivered /forget must not make its person a respondent again
             respondent = tx.respondents.ensure(user.id, chat.id)
             if not tx.respondents.claim_update(user.id, update_id, tap):
                 return None
             claim = Claim.REPEATED_TAP if tap is not None and respondent.last_tap == tap else Claim.NEW
             if write is not None:
                 write(tx, respondent)
-                respondent = tx.respondents.ensure(user.id, chat.id)
+                # An erasure leaves nobody to read back: the turn answers in the old snapshot.
+                respondent = tx.respondents.get(user.id) or respondent
             wanted = consultation_id if consultation_id is not None else respondent.consultation_id
             consultation = tx.consultations.get(wanted) if wanted is not None else None
             session = None
             if consultation is not None and self.runs(consultation):
                 session = tx.sessions.get(user.id, consultation.id)
             step = None
+            if typed is not None:
+                locale = self.translator(respondent, user.language_code).locale
+                labels = self.labels(locale)
+                move_now: Move | None = lambda flow, progress: flow.typed(progress, typed, labels)
+            else:
+                move_now = move
             # Engine moves run even for a repeated tap: the engine itself recognises a repeat.
-            if (move is not None and session is not None
+            if (move_now is not None and session is not None
                     and consultation is not None and consultation.status == "open"):
-                step = move(self.flow, self.progress(session))
+                step = move_now(self.flow, self.progress(session))
                 self._store(tx, session, step)
                 if consultation.id != respondent.consultation_id:
                     # A button of another open consultation: typed replies follow it there.
@@ -158,8 +180,9 @@ class Turns:
             tx.sessions.move(session.id, progress.cursor, finished=progress.finished)
             if progress.finished and not session.finished:
                 # Answers cannot change any more: add them to the summary's running totals.
-                tx.summaries.add(session.id,
-                                 score_answers(self.flow.questionnaire, progress.answers))
+                questionnaire = self.flow.questionnaire
+                tx.summaries.add(session.id, score_answers(questionnaire, progress.answers),
+                                 choices_of(questionnaire, progress.answers))
 
     @staticmethod
     def consent(tx: Tx, respondent: Respondent) -> None:
@@ -170,11 +193,15 @@ class Turns:
     async def redeem_invitation(self, user_id: int, token_hash: str) -> tuple[Invitation | None, Role]:
         """Use up an invitation and make the user an official, together or not at all."""
         role, _ = await self.role_of(user_id)
+        if role is Role.MODERATOR:
+            return None, role  # a moderator needs no invitation, and does not use it up
         async with self.db.transaction():
             invitation = await self.db.invitations.redeem(token_hash, user_id)
-            if invitation is not None and role is not Role.MODERATOR:
+            if invitation is not None:
                 await self.db.roles.grant(user_id, Role.OFFICIAL.value, invitation.agency,
                                           invitation.created_by)
+                await self.db.audit.record(invitation.created_by, AuditAction.GRANT_OFFICIAL,
+                                           target_id=user_id, detail=invitation.agency)
                 role = Role.OFFICIAL
         return invitation, role
 

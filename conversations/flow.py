@@ -8,13 +8,28 @@ can be replayed and tested alone.
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from enum import StrEnum
 from types import MappingProxyType
 
-from conversations.model import Answer, Pillar, Question, QuestionKind, Questionnaire
+from conversations.model import Answer, Pillar, Place, Question, QuestionKind, Questionnaire
 from conversations.scoring import ScoreCard, score_answers
+
+
+# What typed text can answer, in the respondent's language: per scale id, each option's label
+# (as ``normalised`` leaves it) mapped to the option's id. The adapter builds it from the
+# translations; the engine only compares.
+Labels = Mapping[str, Mapping[str, str]]
+
+_END_PUNCTUATION = ".!?;:,。！？،؛"
+
+
+def normalised(text: str) -> str:
+    """Typed text as it is compared with a label: case, spacing and final punctuation ignored."""
+    return " ".join(unicodedata.normalize("NFKC", text).casefold().split()).strip(
+        _END_PUNCTUATION + " ")
 
 
 @dataclass(frozen=True)
@@ -28,12 +43,16 @@ class Progress:
 
 @dataclass(frozen=True)
 class AskQuestion:
-    """Show a question; ``current`` is the earlier answer when the respondent went back."""
+    """Show a question; ``current`` is the earlier answer when the respondent went back.
+
+    ``place`` is where it stands (part, and question within the part); ``first`` says that
+    nothing comes before it, so there is no going back.
+    """
 
     question: Question
     pillar: Pillar
-    number: int
-    total: int
+    place: Place
+    first: bool
     current: Answer | None
 
 
@@ -50,7 +69,7 @@ class Problem(StrEnum):
     STALE = "stale"  # a button of a question that is no longer the current one
     ALREADY_ANSWERED = "already_answered"  # the same answer again (a double tap)
     INVALID = "invalid"  # no such question or option (forged data)
-    EXPECTED_BUTTON = "expected_button"  # typed text where a button is expected
+    EXPECTED_BUTTON = "expected_button"  # typed text that matches none of the options
     EMPTY_TEXT = "empty_text"
     TEXT_TOO_LONG = "text_too_long"
     NOTHING_BEFORE = "nothing_before"  # back from the first question
@@ -115,6 +134,27 @@ class Flow:
             same = earlier is not None and earlier.option_id == option_id
             return self._reject(progress, Problem.ALREADY_ANSWERED if same else Problem.STALE)
         return self._record(progress, Answer(question_id, option_id=option_id))
+
+    def typed(self, progress: Progress, text: str, labels: Labels) -> Step:
+        """The respondent typed a message: a comment, or an option by its label or number.
+
+        For a choice question, "yes", "YES." or "1" (the first button) choose an option as a
+        tap would; text that matches no option is rejected as EXPECTED_BUTTON.
+        """
+        if progress.finished:
+            return self._reject(progress, Problem.FINISHED)
+        current = self.current(progress)
+        if current is None or current.scale is None:
+            return self.comment(progress, text)
+        wanted = normalised(text)
+        options = current.scale.options
+        option_id = labels.get(current.scale.id, {}).get(wanted)
+        if (option_id is None and wanted.isdecimal() and len(wanted) <= 3
+                and 1 <= int(wanted) <= len(options)):
+            option_id = options[int(wanted) - 1].id
+        if option_id is None:
+            return self._reject(progress, Problem.EXPECTED_BUTTON)
+        return self.choose(progress, current.id, option_id)
 
     def comment(self, progress: Progress, text: str) -> Step:
         """The respondent typed a message."""
@@ -200,6 +240,6 @@ class Flow:
 
     def _ask(self, question: Question, answers: Mapping[str, Answer]) -> AskQuestion:
         visible = self.questionnaire.visible(answers)
-        number = next(i for i, q in enumerate(visible, start=1) if q.id == question.id)
-        return AskQuestion(question, self.questionnaire.pillar(question.pillar_id), number,
-                           len(visible), answers.get(question.id))
+        return AskQuestion(question, self.questionnaire.pillar(question.pillar_id),
+                           self.questionnaire.place(question.id),
+                           bool(visible) and visible[0].id == question.id, answers.get(question.id))

@@ -26,6 +26,7 @@ DEFAULT_QUESTIONNAIRE = BUILTIN_DIR / "metep.json"
 MAX_ID_LENGTH = 36
 MAX_OPTION_ID_LENGTH = 16
 MAX_TEXT_LENGTH = 1000
+MAX_FILE_BYTES = 4 * 2**20  # the shipped questionnaire is about 20 kB
 _ID = re.compile(r"^[a-z][a-z0-9_.]*$")
 
 
@@ -186,7 +187,15 @@ def load_questionnaire(path: Path | str = DEFAULT_QUESTIONNAIRE) -> Questionnair
     """Read and validate one questionnaire file."""
     path = Path(path)
     try:
-        document = json.loads(path.read_text(encoding="utf-8"), object_pairs_hook=_unique_keys)
+        with path.open("rb") as file:
+            # Read one byte past the limit, so a huge file is refused without reading it all.
+            data = file.read(MAX_FILE_BYTES + 1)
+        if len(data) > MAX_FILE_BYTES:
+            raise QuestionnaireError(
+                f"{path}: is larger than {MAX_FILE_BYTES // 2**20} MB: not a questionnaire")
+        document = json.loads(data.decode("utf-8"), object_pairs_hook=_unique_keys)
+    except RecursionError as error:
+        raise QuestionnaireError(f"{path}: is nested too deeply to be a questionnaire") from error
     except OSError as error:
         raise QuestionnaireError(f"{path}: cannot be read: {error.strerror}") from error
     except UnicodeDecodeError as error:
@@ -195,6 +204,8 @@ def load_questionnaire(path: Path | str = DEFAULT_QUESTIONNAIRE) -> Questionnair
         raise QuestionnaireError(
             f"{path}: line {error.lineno}, column {error.colno}: {error.msg}") from error
     except QuestionnaireError as error:
+        if str(error).startswith(f"{path}: "):
+            raise
         raise QuestionnaireError(f"{path}: {error}") from error
     return parse_questionnaire(document, str(path))
 

@@ -71,6 +71,22 @@ class Pillar:
 
 
 @dataclass(frozen=True)
+class Place:
+    """Where a question stands, counted so that no total ever grows during a walk.
+
+    ``number`` of ``total`` counts a part's questions that everyone is asked; a follow-up
+    (shown only after an earlier answer) is not counted ahead of time, and when it is asked it
+    carries the number of the question it follows, marked ``follow_up``.
+    """
+
+    part: int
+    parts: int
+    number: int
+    total: int
+    follow_up: bool
+
+
+@dataclass(frozen=True)
 class Questionnaire:
     """A versioned questionnaire; questions are asked in file order."""
 
@@ -95,6 +111,29 @@ class Questionnaire:
     def question(self, question_id: str) -> Question | None:
         index = self._index.get(question_id)
         return None if index is None else self.questions[index]
+
+    def place(self, question_id: str) -> Place:
+        """The question's part, and its number among the part's unconditional questions."""
+        return self._places[question_id]
+
+    @cached_property
+    def _places(self) -> Mapping[str, Place]:
+        # Fixed by the file alone (never by answers), so worked out once.
+        places = {}
+        for part, pillar in enumerate(self.pillars, start=1):
+            counted = [q.id for q in pillar.questions if q.show_if is None]
+            for question in pillar.questions:
+                root = question
+                while root.show_if is not None:  # a follow-up's follow-up counts as the first
+                    parent = self.question(root.show_if.question_id)
+                    if parent is None:
+                        break
+                    root = parent
+                number = counted.index(root.id) + 1 if root.id in counted else len(counted)
+                places[question.id] = Place(part, len(self.pillars), max(number, 1),
+                                            max(len(counted), 1),
+                                            follow_up=question.show_if is not None)
+        return places
 
     def pillar(self, pillar_id: str) -> Pillar:
         return next(p for p in self.pillars if p.id == pillar_id)

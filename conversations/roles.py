@@ -20,6 +20,7 @@ class Permission(StrEnum):
     BROADCAST = "broadcast"
     INVITE = "invite"
     MANAGE_MODERATORS = "manage_moderators"
+    READ_AUDIT = "read_audit"
 
 
 _GRANTS: dict[Role, frozenset[Permission]] = {

@@ -15,6 +15,7 @@ from .ratelimit import RateLimit, Refusal
 from .runner import run_emulator
 from .server import BotApiEmulator
 from .user import EmulatedUser
+from .webhooks import WebhookAttempt
 
 __all__ = [
     "ApiCall",
@@ -30,5 +31,6 @@ __all__ = [
     "RateLimit",
     "Refusal",
     "RejectedRequest",
+    "WebhookAttempt",
     "run_emulator",
 ]

@@ -30,6 +30,18 @@ class ChatState:
         """A private chat's id is the user's id."""
         return self.profile.user_id
 
+    def to_state(self) -> dict[str, Any]:
+        """Numbering and history as JSON-ready data (the bot's messages are saved by the caller)."""
+        return {"next_message_id": self._next_message_id,
+                "user_messages": list(self._user_messages.values()), "log": list(self._log)}
+
+    def restore(self, state: dict[str, Any], bot_messages: list[BotMessage]) -> None:
+        """Continue a chat saved with ``to_state``: its ids go on growing from where they were."""
+        self._next_message_id = int(state["next_message_id"])
+        self._user_messages = {m["message_id"]: m for m in state.get("user_messages", ())}
+        self._bot_messages = {m.message_id: m for m in bot_messages}
+        self._log = list(state.get("log", ()))
+
     def next_message_id(self) -> int:
         """Message ids are shared by both sides of a private chat and only grow."""
         message_id = self._next_message_id

@@ -64,8 +64,6 @@ class BotApi:
             "getme": self.get_me,
             "logout": self.ok,
             "close": self.ok,
-            "deletewebhook": self.delete_webhook,
-            "getwebhookinfo": self.get_webhook_info,
             "getupdates": self.get_updates,
             "sendmessage": self.send_message,
             "editmessagetext": self.edit_message_text,
@@ -122,20 +120,6 @@ class BotApi:
     async def ok(self, request: DecodedRequest) -> bool:
         """Methods that only acknowledge (logOut, close)."""
         return True
-
-    async def delete_webhook(self, request: DecodedRequest) -> bool:
-        """deleteWebhook: there never is one; optionally drops pending updates."""
-        if request.params.get("drop_pending_updates") is True:
-            self.updates.drop_all()
-        return True
-
-    async def get_webhook_info(self, request: DecodedRequest) -> dict[str, Any]:
-        """getWebhookInfo: no webhook, and how many updates wait."""
-        return {
-            "url": "",
-            "has_custom_certificate": False,
-            "pending_update_count": self.updates.pending_count(),
-        }
 
     async def get_updates(self, request: DecodedRequest) -> list[dict[str, Any]]:
         """getUpdates: long polling over the update queue."""

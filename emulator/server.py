@@ -7,11 +7,13 @@ import logging
 import re
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 
+from . import persistence
 from .activity import Activity, Pulse
 from .chats import ChatState
 from .control import add_control_routes
@@ -26,6 +28,7 @@ from .ratelimit import RATE_LIMITED_METHODS, RateLimit, RateLimiter, Refusal
 from .settings import command_key
 from .settling import IdleProbe, Settler
 from .updates import UpdateQueue, update_type
+from .webhooks import Webhook, WebhookAttempt
 from .user import EmulatedUser
 from .wire import DecodedRequest, decode_request, loggable
 
@@ -51,6 +54,7 @@ class BotApiEmulator:
         host: str = "127.0.0.1",
         port: int = 0,
         history: int = 10_000,
+        webhook_targets: Sequence[str] = (),
     ) -> None:
         if not _TOKEN.fullmatch(token):
             raise ValueError(f"not a bot token: {token!r}")
@@ -79,6 +83,10 @@ class BotApiEmulator:
         }
         self._files = FileStore()
         self._api = BotApi(bot_user, self._updates, self._files, self.stats)
+        self._webhook = Webhook(
+            self._updates, self._activity, self._pulse, _update_chat, targets=webhook_targets, history=history
+        )
+        self._api.handlers.update(self._webhook.handlers)
         self._limiter = RateLimiter(rate_limit, time.monotonic) if rate_limit else None
         self._hold = RequestHold()
         self._outage = Outage()
@@ -102,11 +110,13 @@ class BotApiEmulator:
         await site.start()
         host, self._port = self._runner.addresses[0][:2]
         self._api_root = f"http://{host}:{self._port}"
+        self._webhook.start()
         logger.info("Bot API emulator listening on %s", self._api_root)
 
     async def stop(self) -> None:
         """Close the server (pending long polls return empty); chats and updates are kept for a restart."""
         if self._runner is not None:
+            await self._webhook.stop()
             self._updates.close()
             await self._runner.cleanup()
             self._runner = None
@@ -155,6 +165,30 @@ class BotApiEmulator:
         self._settler.quiet = seconds
 
     @property
+    def webhook_targets(self) -> list[str]:
+        """Where webhook POSTs go instead of the registered URL's host (round-robin), as a
+        reverse proxy in front of the workers would send them: e.g. ["http://127.0.0.1:8081"]."""
+        return self._webhook.targets
+
+    @webhook_targets.setter
+    def webhook_targets(self, targets: Sequence[str]) -> None:
+        self._webhook.targets = list(targets)
+
+    @property
+    def webhook_attempts(self) -> list[WebhookAttempt]:
+        """Every webhook POST so far, oldest first, with its answer."""
+        return list(self._webhook.attempts)
+
+    @property
+    def webhook_backoff(self) -> tuple[float, float]:
+        """Seconds before the first retry of a failed webhook POST, and the most it doubles to."""
+        return self._webhook.backoff, self._webhook.max_backoff
+
+    @webhook_backoff.setter
+    def webhook_backoff(self, seconds: tuple[float, float]) -> None:
+        self._webhook.backoff, self._webhook.max_backoff = seconds
+
+    @property
     def bot_user(self) -> dict[str, Any]:
         """The User object getMe returns."""
         return dict(self._api.bot_user)
@@ -181,6 +215,25 @@ class BotApiEmulator:
         user = EmulatedUser(self, chat)
         self._users[user_id] = user
         return user
+
+    # -- continuity across restarts --------------------------------------------------------------
+
+    def save_state(self, path: Path) -> None:
+        """Write update numbering, message numbering and every chat to ``path`` (JSON)."""
+        persistence.save(path, self._updates.next_id, self._api.chats)
+
+    def load_state(self, path: Path, *, next_update_id: int = 1) -> None:
+        """Continue from a ``save_state`` file, if there is one: ids keep growing, chats keep
+        their messages. ``next_update_id`` is a floor (say, one past the last id a bot stored)."""
+        saved_next, chats = persistence.load(path)
+        self.continue_updates_from(max(saved_next, next_update_id))
+        for chat in chats:
+            self._api.chats[chat.chat_id] = chat
+            self._users[chat.chat_id] = EmulatedUser(self, chat)
+
+    def continue_updates_from(self, next_update_id: int) -> None:
+        """Number later updates from ``next_update_id`` on (they never go back)."""
+        self._updates.continue_from(next_update_id)
 
     def block(self, user_id: int, *, notify: bool = True) -> None:
         """The user blocks the bot: sends and edits to them now fail with 403."""
@@ -342,6 +395,8 @@ class BotApiEmulator:
         return web.json_response({"ok": True, "result": result})
 
     async def _get_updates(self, request: web.Request, method: str, decoded: DecodedRequest) -> web.Response:
+        if self._webhook.active:
+            return self._reject(method, decoded, self._webhook.conflict())
         try:
             updates = await self._api.handlers["getupdates"](decoded)
         except ApiError as error:

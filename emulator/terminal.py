@@ -21,8 +21,12 @@ async def chat_in_terminal(
     user: EmulatedUser,
     reader: asyncio.StreamReader | None = None,
     write: Callable[[str], None] = print,
+    after_each: Callable[[], None] = lambda: None,
 ) -> None:
-    """Print the bot's messages and send what the person types, until /quit or end of input."""
+    """Print the bot's messages and send what the person types, until /quit or end of input.
+
+    ``after_each`` runs once everything a line caused was printed (the sandbox saves its state).
+    """
     events = user.subscribe()
     printer = asyncio.create_task(_print_events(events, user, write))
     try:
@@ -44,6 +48,7 @@ async def chat_in_terminal(
                     seen_errors:
                 ]:  # the bot's API mistakes, visible to its developer
                     write(f"(Telegram refused {error.method}: {error.description})")
+                after_each()
     finally:
         printer.cancel()
         user.unsubscribe(events)

@@ -30,6 +30,15 @@ class UpdateQueue:
         self._poll_generation = 0
         self._closed = False
 
+    @property
+    def next_id(self) -> int:
+        """The update id the next update gets."""
+        return self._next_id
+
+    def continue_from(self, next_id: int) -> None:
+        """Number later updates from ``next_id`` on (ids never go back, as on Telegram)."""
+        self._next_id = max(self._next_id, next_id)
+
     def push(self, payload: dict[str, Any]) -> dict[str, Any]:
         """Queue an update (payload without update_id); returns it with its new update_id."""
         update = {"update_id": self._next_id, **payload}
@@ -65,6 +74,26 @@ class UpdateQueue:
     def reopen(self) -> None:
         """Long polls wait again (the server was restarted)."""
         self._closed = False
+
+    def pending_updates(self) -> list[dict[str, Any]]:
+        """The updates not yet confirmed, oldest first (what a webhook still has to deliver)."""
+        return list(self._pending)
+
+    def acknowledge(self, update_id: int) -> None:
+        """A webhook POST of the update was answered 2xx: it is confirmed, as an offset would."""
+        self._pending = [u for u in self._pending if u["update_id"] != update_id]
+        self._delivered.add(update_id)
+        self._pulse.fire()
+
+    def allow(self, allowed_updates: Any) -> None:
+        """setWebhook's allowed_updates: as getUpdates' (None or "" keeps the current choice)."""
+        if allowed_updates not in (None, ""):
+            self._set_allowed(allowed_updates)
+
+    def end_polls(self) -> None:
+        """A webhook was set: every getUpdates still waiting ends with 409."""
+        self._poll_generation += 1
+        self._pulse.fire()
 
     def drop_all(self) -> None:
         """deleteWebhook(drop_pending_updates=True): forget everything pending."""

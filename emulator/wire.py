@@ -17,6 +17,7 @@ STRING_PARAMS = frozenset(
         "caption_parse_mode",
         "callback_query_id",
         "url",
+        "secret_token",
         "language_code",
         "action",
         "business_connection_id",

@@ -1,10 +1,22 @@
 """Persistence for Baraza: every SQL statement of the project lives in this package."""
 
+from storage.audit import AuditAction, AuditEntry, AuditRepository
 from storage.broadcasts import Broadcast, BroadcastRepository, DeliveryCounts, Recipient
 from storage.database import Database
 from storage.errors import RecordNotFound, StorageError
 from storage.consultations import ConsultationRepository
-from storage.records import Consultation, ConsultationText, Invitation, Respondent, Session, StoredRole
+from storage.privacy import Erased, PersonalData, PrivacyRepository
+from storage.records import (
+    Consultation,
+    ConsultationStatus,
+    ConsultationText,
+    Invitation,
+    OpenInvitation,
+    Respondent,
+    Session,
+    StoredRole,
+)
+from storage.retention import Retained, RetentionRepository
 from storage.roles import InvitationRepository, RoleRepository
 from storage.respondents import RespondentRepository
 from storage.sessions import SessionRepository
@@ -20,12 +32,22 @@ from storage.summaries import (
 )
 
 __all__ = [
+    "AuditAction",
+    "AuditEntry",
+    "AuditRepository",
+    "Erased",
+    "OpenInvitation",
+    "PersonalData",
+    "PrivacyRepository",
+    "Retained",
+    "RetentionRepository",
     "Broadcast",
     "BroadcastRepository",
     "DeliveryCounts",
     "Recipient",
     "Consultation",
     "ConsultationRepository",
+    "ConsultationStatus",
     "ConsultationText",
     "Invitation",
     "InvitationRepository",

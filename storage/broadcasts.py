@@ -24,8 +24,18 @@ from storage.errors import RecordNotFound, StorageError
 SUBSCRIBERS = "subscribed = 1 AND blocked_at IS NULL"
 _COLUMNS = (
     "id, consultation_id, created_by, locale, status, progress_chat_id, progress_message_id,"
-    " progress_text, stop_reason"
+    " progress_text, stop_reason, audience"
 )
+# The subscriber (a respondents row named r) finished the consultation numbered ?1.
+_FINISHED = ("EXISTS (SELECT 1 FROM sessions AS s WHERE s.user_id = r.user_id"
+             " AND s.consultation_id = ?1 AND s.finished_at IS NOT NULL)")
+
+
+class Audience(StrEnum):
+    """Whom a broadcast reaches."""
+
+    EVERYONE = "everyone"  # every subscriber
+    UNFINISHED = "unfinished"  # subscribers who have not finished the consultation: a reminder
 
 
 class AlreadySending(StorageError):
@@ -53,6 +63,7 @@ class Broadcast:
     progress_message_id: int | None
     progress_text: str | None  # what that message was last set to show
     stop_reason: str | None = None  # why it was cancelled while sending: 'moderator' or 'closed'
+    audience: Audience = Audience.EVERYONE
 
 
 @dataclass(frozen=True)
@@ -63,6 +74,7 @@ class Recipient:
     chat_id: int
     locale: str | None
     attempts: int  # failed attempts so far
+    finished: bool = False  # has finished the consultation (is not told their views are wanted)
 
 
 @dataclass(frozen=True)
@@ -104,21 +116,32 @@ class BroadcastRepository:
         self._connection = connection
         self._clock = clock
 
-    async def audience(self) -> dict[str | None, int]:
-        """How many subscribers there are now, by their stored language (None: never chose)."""
+    async def audience(self, consultation_id: int,
+                       audience: Audience = Audience.EVERYONE) -> dict[str | None, int]:
+        """How many subscribers a broadcast of the consultation would reach now, by their
+        stored language (None: never chose)."""
         rows = await self._connection.fetch(
-            f"SELECT locale, count(*) FROM respondents WHERE {SUBSCRIBERS} GROUP BY locale")
+            f"SELECT r.locale, count(*) FROM respondents AS r WHERE {SUBSCRIBERS}"
+            f" AND (?2 = 'everyone' OR NOT {_FINISHED}) GROUP BY r.locale",
+            (consultation_id, audience.value))
         return {row[0]: int(row[1]) for row in rows}
 
-    async def create(self, consultation_id: int, created_by: int, locale: str) -> Broadcast:
+    async def create(self, consultation_id: int, created_by: int, locale: str,
+                     audience: Audience = Audience.EVERYONE) -> Broadcast:
         """A draft announcing the consultation, for the moderator to preview."""
         with missing_parent_raises(f"no consultation {consultation_id}"):
             (row,) = await self._connection.write(
-                "INSERT INTO broadcasts (consultation_id, created_by, locale, created_at)"
-                f" VALUES (?, ?, ?, ?) RETURNING {_COLUMNS}",
-                (consultation_id, created_by, locale, timestamp(self._clock)),
+                "INSERT INTO broadcasts (consultation_id, created_by, locale, created_at, audience)"
+                f" VALUES (?, ?, ?, ?, ?) RETURNING {_COLUMNS}",
+                (consultation_id, created_by, locale, timestamp(self._clock), audience.value),
             )
         return _broadcast(row)
+
+    async def set_audience(self, broadcast_id: int, audience: Audience) -> bool:
+        """Choose whom a draft will reach; False when it is not a draft any more."""
+        return bool(await self._connection.write(
+            "UPDATE broadcasts SET audience = ? WHERE id = ? AND status = 'draft' RETURNING id",
+            (audience.value, broadcast_id)))
 
     async def show_progress_in(self, broadcast_id: int, chat_id: int, message_id: int,
                                text: str) -> None:
@@ -161,8 +184,8 @@ class BroadcastRepository:
         async with self._connection.transaction():
             rows = await self._connection.fetch(
                 "SELECT d.consultation_id, EXISTS (SELECT 1 FROM broadcasts AS o"
-                " WHERE o.consultation_id = d.consultation_id AND o.status = 'sending')"
-                " FROM broadcasts AS d WHERE d.id = ? AND d.status = 'draft'",
+                " WHERE o.consultation_id = d.consultation_id AND o.status = 'sending'),"
+                " d.audience FROM broadcasts AS d WHERE d.id = ? AND d.status = 'draft'",
                 (broadcast_id,),
             )
             if not rows:
@@ -176,8 +199,9 @@ class BroadcastRepository:
             )
             await self._connection.write(
                 "INSERT INTO deliveries (broadcast_id, user_id)"
-                f" SELECT ?, user_id FROM respondents WHERE {SUBSCRIBERS}",
-                (broadcast_id,),
+                f" SELECT ?3, r.user_id FROM respondents AS r WHERE {SUBSCRIBERS}"
+                f" AND (?2 = 'everyone' OR NOT {_FINISHED})",
+                (rows[0][0], rows[0][2], broadcast_id),
             )
             (row,) = await self._connection.fetch(
                 "SELECT count(*) FROM deliveries WHERE broadcast_id = ?", (broadcast_id,))
@@ -238,14 +262,17 @@ class BroadcastRepository:
         may wait minutes for its turn.
         """
         rows = await self._connection.fetch(
-            "SELECT d.user_id, r.chat_id, r.locale, d.attempts FROM deliveries AS d"
-            " JOIN respondents AS r ON r.user_id = d.user_id"
+            "SELECT d.user_id, r.chat_id, r.locale, d.attempts, EXISTS (SELECT 1 FROM sessions AS s"
+            " WHERE s.user_id = d.user_id AND s.consultation_id = b.consultation_id"
+            " AND s.finished_at IS NOT NULL)"
+            " FROM deliveries AS d JOIN respondents AS r ON r.user_id = d.user_id"
+            " JOIN broadcasts AS b ON b.id = d.broadcast_id"
             " WHERE d.broadcast_id = ?1 AND d.status = 'pending' AND d.user_id > ?2"
-            " AND EXISTS (SELECT 1 FROM broadcasts WHERE id = ?1 AND status = 'sending')"
+            " AND b.status = 'sending'"
             " ORDER BY d.user_id LIMIT ?3",
             (broadcast_id, after, limit),
         )
-        return [Recipient(row[0], row[1], row[2], row[3]) for row in rows]
+        return [Recipient(row[0], row[1], row[2], row[3], bool(row[4])) for row in rows]
 
     async def begin_attempt(self, broadcast_id: int, user_id: int) -> Taken | None:
         """Take a pending delivery, just before its Bot API call: Taken.SEND marks it 'sending'.
@@ -326,4 +353,4 @@ class BroadcastRepository:
 def _broadcast(row: sqlite3.Row) -> Broadcast:
     return Broadcast(row["id"], row["consultation_id"], row["created_by"], row["locale"],
                      row["status"], row["progress_chat_id"], row["progress_message_id"],
-                     row["progress_text"], row["stop_reason"])
+                     row["progress_text"], row["stop_reason"], Audience(row["audience"]))

@@ -9,7 +9,7 @@ from datetime import datetime
 from storage.clock import Clock, timestamp
 from storage.connection import Connection
 from storage.errors import RecordNotFound
-from storage.records import Consultation, ConsultationText
+from storage.records import Consultation, ConsultationStatus, ConsultationText
 
 _SELECT = (
     "SELECT c.id, c.questionnaire_id, c.questionnaire_version, c.status, c.opens_at, c.closes_at,"
@@ -74,8 +74,10 @@ class ConsultationRepository:
     async def set_status(self, consultation_id: int, status: str,
                          expected: Sequence[str] | None = None) -> bool:
         """Move to ``status``; with ``expected``, only from one of those (False if not)."""
-        sql = "UPDATE consultations SET status = ? WHERE id = ?"
-        params: tuple[object, ...] = (status, consultation_id)
+        # closed_at: when it closed (retention counts from it); reopening clears it.
+        sql = ("UPDATE consultations SET status = ?1, closed_at = CASE WHEN ?1 = 'closed'"
+               " THEN coalesce(closed_at, ?3) END WHERE id = ?2")
+        params: tuple[object, ...] = (status, consultation_id, timestamp(self._clock))
         if expected is not None:
             sql += f" AND status IN ({','.join('?' * len(expected))})"
             params += tuple(expected)
@@ -83,6 +85,13 @@ class ConsultationRepository:
         if not changed and await self.get(consultation_id) is None:
             raise RecordNotFound(f"no consultation {consultation_id}")
         return bool(changed)
+
+    async def delete_draft(self, consultation_id: int) -> bool:
+        """Delete a consultation that was never opened (with its texts); False if not a draft."""
+        rows = await self._connection.write(
+            "DELETE FROM consultations WHERE id = ? AND status = 'draft' RETURNING id",
+            (consultation_id,))
+        return bool(rows)
 
     async def set_schedule(self, consultation_id: int, opens_at: datetime | None,
                            closes_at: datetime | None) -> None:
@@ -112,6 +121,6 @@ def _consultations(rows: Sequence[sqlite3.Row]) -> list[Consultation]:
             texts[row["locale"]] = ConsultationText(row["title"], row["description"])
     return [
         Consultation(row["id"], row["questionnaire_id"], row["questionnaire_version"],
-                     row["status"], _parse(row["opens_at"]), _parse(row["closes_at"]), texts)
+                     ConsultationStatus(row["status"]), _parse(row["opens_at"]), _parse(row["closes_at"]), texts)
         for row, texts in grouped.values()
     ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -11,14 +12,18 @@ from typing import TypeVar
 
 import aiosqlite
 
+from storage.audit import AuditRepository
 from storage.broadcasts import BroadcastRepository
 from storage.clock import Clock, utc_now
 from storage.connection import Connection
 from storage.errors import StorageError
 from storage.consultations import ConsultationRepository
+from storage.privacy import PrivacyRepository
 from storage.respondents import RespondentRepository
+from storage.retention import RetentionRepository
 from storage.roles import InvitationRepository, RoleRepository
-from storage.schema import MIGRATIONS_DIR, load_migrations, migrate
+from storage.question_totals import QuestionTotalRepository
+from storage.schema import MIGRATIONS_DIR, load_migrations, migrate, schema_version
 from storage.sessions import SessionRepository
 from storage.tx import Tx
 from storage.summaries import (
@@ -50,6 +55,10 @@ class Database:
         self.exports = ExportRepository(connection, clock)
         self.digests = DigestRepository(connection, clock)
         self.secrets = SecretRepository(connection, clock)
+        self.audit = AuditRepository(connection, clock)
+        self.privacy = PrivacyRepository(connection, clock)
+        self.retention = RetentionRepository(connection, clock)
+        self.question_totals = QuestionTotalRepository(connection, clock)
 
     @classmethod
     async def open(
@@ -70,6 +79,8 @@ class Database:
             # Checked here because a failed aiosqlite.connect leaves its worker thread to report
             # to an event loop that may be gone by then.
             raise StorageError(f"cannot open {path}: there is no directory {Path(path).parent}")
+        if not in_memory:
+            _owner_only(Path(path))
         try:
             # isolation_level=None: the driver never opens transactions; Connection issues BEGIN.
             raw = await aiosqlite.connect(path, isolation_level=None)
@@ -103,6 +114,10 @@ class Database:
         """
         return await self._connection.run_atomically(lambda c: work(Tx(c, self._clock)))
 
+    async def schema_version(self) -> int:
+        """The schema version the database is at now (read-only; health checks compare it)."""
+        return await schema_version(self._connection)
+
     async def close(self) -> None:
         """Close the connection once any open transaction has ended."""
         await self._connection.close()
@@ -117,3 +132,17 @@ def _pragmas(*, in_memory: bool) -> str:
         PRAGMA synchronous = NORMAL;
         PRAGMA foreign_keys = ON;
     """
+
+
+def _owner_only(path: Path) -> None:
+    """Create the database file readable by its owner only, and tighten an existing one.
+
+    SQLite gives the -wal and -shm files the database file's permissions when it creates them.
+    """
+    try:
+        os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+        for file in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+            if file.exists():
+                os.chmod(file, 0o600)
+    except OSError as error:
+        raise StorageError(f"cannot open {path}: {error.strerror}") from error

@@ -9,3 +9,15 @@ class StorageError(Exception):
 
 class RecordNotFound(StorageError, LookupError):
     """A write named a respondent or session that does not exist."""
+
+
+class ConstraintViolated(StorageError):
+    """A write broke one of the schema's constraints; backends raise it for their driver's error."""
+
+
+class MissingParent(ConstraintViolated):
+    """A write referred to a row (by foreign key) that does not exist."""
+
+
+class DuplicateKey(ConstraintViolated):
+    """A write would have made two rows with the same unique key."""

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import ClassVar
 from datetime import datetime
+from enum import StrEnum
 from types import MappingProxyType
 
 from conversations.model import Answer
@@ -29,7 +31,7 @@ class Session:
     """One respondent's run through one questionnaire, with its answers so far by question id."""
 
     id: int
-    user_id: int
+    user_id: int | None  # None once retention unlinked it from the Telegram account
     consultation_id: int
     role: str  # the respondent's role when they began: citizen, official or moderator
     cursor: str | None
@@ -49,6 +51,14 @@ class ConsultationText:
     description: str
 
 
+class ConsultationStatus(StrEnum):
+    """Where a consultation is: prepared, taking answers, or no longer taking them."""
+
+    DRAFT = "draft"
+    OPEN = "open"
+    CLOSED = "closed"
+
+
 @dataclass(frozen=True)
 class Consultation:
     """A run of a questionnaire: its texts per locale, its status and its schedule (UTC)."""
@@ -56,7 +66,7 @@ class Consultation:
     id: int
     questionnaire_id: str
     questionnaire_version: int
-    status: str  # draft, open or closed
+    status: ConsultationStatus
     opens_at: datetime | None
     closes_at: datetime | None
     texts: Mapping[str, ConsultationText] = field(hash=False)
@@ -74,6 +84,18 @@ class StoredRole:
 
 @dataclass(frozen=True)
 class Invitation:
+    agency: str | None
+    created_by: int
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class OpenInvitation:
+    """An invitation that still works, named by the start of its hash (it fits a button)."""
+
+    KEY_LENGTH: ClassVar[int] = 16
+
+    key: str
     agency: str | None
     created_by: int
     expires_at: datetime

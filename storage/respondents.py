@@ -149,6 +149,11 @@ class RespondentRepository:
         """Remember which consultation the respondent is answering (typed replies go there)."""
         await self._run(lambda s: s.set_consultation(user_id, consultation_id))
 
+    async def latest_update_id(self) -> int:
+        """The highest update id any respondent's update was claimed with (0 when none)."""
+        rows = await self._connection.fetch("SELECT max(last_update_id) FROM respondents")
+        return int(rows[0][0] or 0)
+
     async def mark_blocked(self, user_id: int) -> None:
         """The respondent blocked the bot (or deleted their account): stop writing to them."""
         await self._run(lambda s: s.mark_blocked(user_id))

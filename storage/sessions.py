@@ -115,6 +115,13 @@ class SessionRepository:
         """Start the respondent's session of this consultation, or return the existing one."""
         return await self._run(lambda s: s.start(user_id, consultation_id, role, cursor))
 
+    async def unfinished_count(self, consultation_id: int) -> int:
+        """How many respondents began the consultation and have not finished it."""
+        rows = await self._connection.fetch(
+            "SELECT count(*) FROM sessions WHERE consultation_id = ? AND finished_at IS NULL",
+            (consultation_id,))
+        return int(rows[0][0])
+
     async def save_answer(self, session_id: int, answer: Answer, version: int) -> None:
         """Store an answer given under questionnaire ``version``, replacing any earlier one."""
         await self._run(lambda s: s.save_answer(session_id, answer, version))

@@ -7,16 +7,20 @@ same at a thousand respondents as at a hundred thousand.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from conversations.model import Answer
 from conversations.scoring import ScoreCard
 from conversations.summaries import Tally, tallies_of
 from storage.clock import Clock, timestamp
 from storage.connection import Connection
+from storage.question_totals import QuestionTotalStatements
 from storage.records import Session
+
+# A finished session's choices: the (question, option) of each shown choice question it answered.
+Choices = Sequence[tuple[str, str]]
 
 _FINISHED = "finished_at IS NOT NULL"
 
@@ -35,7 +39,7 @@ class ExportedAnswer:
     """One stored answer of a finished session, for the export (which pseudonymises user_id)."""
 
     session_id: int
-    user_id: int
+    user_id: int | None  # None: unlinked from the Telegram account by retention
     role: str
     question_id: str
     option_id: str | None
@@ -76,14 +80,19 @@ class SummaryStatements:
     def __init__(self, connection: sqlite3.Connection) -> None:
         self._connection = connection
 
-    def add(self, session_id: int, card: ScoreCard) -> bool:
-        """Add a finished session's scores to the totals, once; False when already added."""
-        return bool(self.add_many({session_id: card}))
+    def add(self, session_id: int, card: ScoreCard, choices: Choices = ()) -> bool:
+        """Add a finished session's scores and choices to the totals, once; False when already
+        added."""
+        return bool(self.add_many({session_id: card}, {session_id: choices}))
 
-    def add_many(self, cards: Mapping[int, ScoreCard]) -> int:
-        """Add finished sessions' scores (by session id) to the totals, each once; how many were.
+    def add_many(self, cards: Mapping[int, ScoreCard],
+                 choices: Mapping[int, Choices] | None = None) -> int:
+        """Add finished sessions' scores and choices (by session id) to the running totals, each
+        session once; how many were.
 
-        The two statements must commit together: call it inside a transaction.
+        The one place where running totals grow: ``summary_totals`` and ``question_totals`` (see
+        ``QuestionTotalStatements``). The statements must commit together: call it inside a
+        transaction.
         """
         if not cards:
             return 0
@@ -112,7 +121,45 @@ class SummaryStatements:
                 " score_sum = score_sum + excluded.score_sum",
                 [v for key, total in totals.items() for v in (*key, *total)],
             )
+        if choices:
+            QuestionTotalStatements(self._connection).add(_by_group(rows, choices))
         return len(rows)
+
+    def withdraw_from_totals(self, cards: Mapping[int, ScoreCard]) -> int:
+        """Take erased sessions' scores (by session id) out of the totals; how many were in them.
+
+        The one place a contribution leaves the running totals (``/forget``): only sessions that
+        were added (summarised) are taken out, and each is marked so it cannot be taken out
+        twice. Call it inside the transaction that deletes the sessions.
+        """
+        if not cards:
+            return 0
+        marks = ",".join("?" * len(cards))
+        rows = self._connection.execute(
+            f"UPDATE sessions SET summarised = 0 WHERE id IN ({marks}) AND summarised = 1"
+            " RETURNING id, consultation_id, role",
+            tuple(cards),
+        ).fetchall()
+        for row in rows:
+            for t in tallies_of(row["role"], cards[row["id"]]):
+                self._connection.execute(
+                    "UPDATE summary_totals SET respondents = respondents - ?,"
+                    " scored = scored - ?, score_sum = max(score_sum - ?, 0.0)"
+                    " WHERE consultation_id = ? AND role = ? AND pillar_id = ?",
+                    (t.respondents, t.scored, t.score_sum, row["consultation_id"], t.role,
+                     t.pillar_id),
+                )
+        self._connection.execute("DELETE FROM summary_totals WHERE respondents <= 0")
+        return len(rows)
+
+
+def _by_group(rows: Sequence[sqlite3.Row],
+              choices: Mapping[int, Choices]) -> dict[tuple[int, str], list[tuple[str, str]]]:
+    grouped: dict[tuple[int, str], list[tuple[str, str]]] = {}
+    for row in rows:
+        grouped.setdefault((row["consultation_id"], row["role"]), []).extend(
+            choices.get(row["id"], ()))
+    return grouped
 
 
 class SummaryRepository:
@@ -122,15 +169,19 @@ class SummaryRepository:
         self._connection = connection
         self._clock = clock
 
-    async def add(self, session_id: int, card: ScoreCard) -> bool:
-        """Add a finished session's scores to the totals, once; False when already added."""
-        return bool(await self.add_many({session_id: card}))
+    async def add(self, session_id: int, card: ScoreCard, choices: Choices = ()) -> bool:
+        """Add a finished session's scores and choices to the totals, once; False when already
+        added."""
+        return bool(await self.add_many({session_id: card}, {session_id: choices}))
 
-    async def add_many(self, cards: Mapping[int, ScoreCard]) -> int:
-        """Add finished sessions' scores (by session id) to the totals, each once; how many were."""
+    async def add_many(self, cards: Mapping[int, ScoreCard],
+                       choices: Mapping[int, Choices] | None = None) -> int:
+        """Add finished sessions' scores and choices (by session id) to the totals, each once; how
+        many were."""
         if not cards:
             return 0
-        return await self._connection.run_atomically(lambda c: SummaryStatements(c).add_many(cards))
+        return await self._connection.run_atomically(
+            lambda c: SummaryStatements(c).add_many(cards, choices))
 
     async def tallies(self, consultation_id: int) -> list[Tally]:
         """The consultation's totals, a row per role and pillar (the overall index included)."""
@@ -213,6 +264,13 @@ class ExportRepository:
                                          row["questionnaire_version"], row["answered_at"])
             after = rows[-1]["id"]
 
+    async def finished_by_role(self, consultation_id: int) -> dict[str, int]:
+        """How many respondents finished the consultation, per role they answered in."""
+        rows = await self._connection.fetch(
+            "SELECT role, count(*) FROM sessions INDEXED BY sessions_finished"
+            f" WHERE consultation_id = ? AND {_FINISHED} GROUP BY role", (consultation_id,))
+        return {row[0]: int(row[1]) for row in rows}
+
 
 class DigestRepository:
     """Who receives digests, and when each open consultation's weekly digest was last sent."""
@@ -220,6 +278,19 @@ class DigestRepository:
     def __init__(self, connection: Connection, clock: Clock) -> None:
         self._connection = connection
         self._clock = clock
+
+    async def next_weekly(self, every: timedelta) -> datetime | None:
+        """About when the next weekly digest is due (None: no consultation is open).
+
+        A consultation's week begins when it is first seen open (``claim_weekly``), so one whose
+        week has not begun yet is due a week from now.
+        """
+        rows = await self._connection.fetch(
+            "SELECT min(coalesce(r.sent_at, ?)) FROM consultations AS c"
+            " LEFT JOIN digest_runs AS r ON r.consultation_id = c.id WHERE c.status = 'open'",
+            (timestamp(self._clock),))
+        started = rows[0][0]
+        return None if started is None else datetime.fromisoformat(started) + every
 
     async def toggle(self, user_id: int) -> bool:
         """Subscribe the user, or unsubscribe them if they were; True when now subscribed."""
@@ -306,10 +377,13 @@ class DigestRepository:
 
     async def _record(self, digest_id: int, user_id: int, status: str, error: str | None,
                       failed: int) -> None:
+        # Nothing is recorded for someone erased (/forget) while their digest was being sent.
         await self._connection.write(
             "INSERT INTO digest_recipients"
             " (digest_id, user_id, status, attempts, last_error, updated_at)"
-            " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (digest_id, user_id) DO UPDATE"
+            " SELECT ?1, ?2, ?3, ?4, ?5, ?6"
+            " WHERE EXISTS (SELECT 1 FROM respondents WHERE user_id = ?2)"
+            " ON CONFLICT (digest_id, user_id) DO UPDATE"
             " SET status = excluded.status, attempts = attempts + excluded.attempts,"
             " last_error = coalesce(excluded.last_error, last_error),"
             " updated_at = excluded.updated_at",

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import sqlite3
 
+from storage.audit import AuditStatements
 from storage.clock import Clock
 from storage.consultations import ConsultationStatements
+from storage.privacy import PrivacyStatements
 from storage.respondents import RespondentStatements
 from storage.sessions import SessionStatements
 from storage.summaries import SummaryStatements
@@ -23,3 +25,5 @@ class Tx:
         self.sessions = SessionStatements(connection, clock)
         self.consultations = ConsultationStatements(connection)
         self.summaries = SummaryStatements(connection)
+        self.privacy = PrivacyStatements(connection, clock)
+        self.audit = AuditStatements(connection, clock)

@@ -144,3 +144,24 @@ async def test_stopping_during_an_outage_leaves_every_delivery_pending(db: Datab
     assert await db.broadcasts.counts(broadcast_id) == DeliveryCounts(pending=len(PEOPLE))
     assert [b.id for b in await db.broadcasts.unfinished()] == [broadcast_id]  # resumed next time
     assert bot.sent == []
+
+
+async def test_a_recipient_erased_while_being_sent_to_does_not_stop_the_broadcast(
+        db: Database) -> None:
+    erased = 120
+
+    class ErasingBot(ScriptedBot):
+        async def send_message(self, chat_id: int, text: str, **kwargs: Any) -> SimpleNamespace:
+            if chat_id == erased:  # /forget is tapped while this announcement is on the wire
+                await db.atomically(lambda tx: tx.privacy.erase(erased, update_id=None))
+            return await super().send_message(chat_id, text, **kwargs)
+
+    bot = ErasingBot(lambda chat_id: None)
+    sender = Broadcaster(bot, db, Catalogs.load(), POLICY)  # type: ignore[arg-type]
+    broadcast_id = await broadcast(db)
+    sender.launch(broadcast_id)
+    await finished(db)
+
+    assert sorted(c for c in bot.sent if c in PEOPLE) == list(PEOPLE)
+    assert await db.broadcasts.counts(broadcast_id) == DeliveryCounts(sent=len(PEOPLE) - 1)
+    await sender.stop()

@@ -45,7 +45,7 @@ def test_every_button_of_the_shipped_questionnaire_fits() -> None:
 
 @pytest.mark.parametrize("data", [
     None, "", "x", "a|1|q", "a|one|q|yes", "a|1||yes", "c|maybe", "b|1", "l|", "s|9999999|q",
-    "a|1|q|" + "o" * 80, "m|delete|3", "o|", "y|", "x|1|2", "k|abc", "a|1234567|q|yes",
+    "a|1|q|" + "o" * 80, "m|destroy|3", "o|", "y|", "x|1|2", "k|abc", "a|1234567|q|yes",
     "n|resend|1", "n|send|", "n|send|-1", "n|stop|1|2",
 ])
 def test_forged_data_decodes_to_nothing(data: str | None) -> None:

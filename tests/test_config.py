@@ -47,6 +47,12 @@ def test_moderators_are_parsed() -> None:
     assert settings.moderators == frozenset({1, 22, 333})
 
 
+def test_times_are_in_utc_unless_an_iana_zone_is_given() -> None:
+    assert str(Settings.from_env({"TELEGRAM_BOT_TOKEN": TOKEN}).timezone) == "UTC"
+    chosen = Settings.from_env({"TELEGRAM_BOT_TOKEN": TOKEN, "BARAZA_TIMEZONE": "Africa/Nairobi"})
+    assert str(chosen.timezone) == "Africa/Nairobi"
+
+
 @pytest.mark.parametrize(("env", "message"), [
     ({}, "TELEGRAM_BOT_TOKEN is not set"),
     ({"TELEGRAM_BOT_TOKEN": "nonsense"}, "does not look like a bot token"),
@@ -56,6 +62,8 @@ def test_moderators_are_parsed() -> None:
     ({"TELEGRAM_BOT_TOKEN": TOKEN, "BARAZA_MIN_GROUP": "1"}, "at least 2"),
     ({"TELEGRAM_BOT_TOKEN": TOKEN, "BARAZA_PSEUDONYM_KEY": "short"}, "PSEUDONYM_KEY is too short"),
     ({"TELEGRAM_BOT_TOKEN": TOKEN, "BARAZA_PAID_BROADCAST": "yes"}, "must be 1 .* or 0"),
+    ({"TELEGRAM_BOT_TOKEN": TOKEN, "BARAZA_TIMEZONE": "Nairobi"}, "BARAZA_TIMEZONE must be an IANA"),
+    ({"TELEGRAM_BOT_TOKEN": TOKEN, "BARAZA_TIMEZONE": "../etc"}, "BARAZA_TIMEZONE must be an IANA"),
 ])
 def test_bad_values_are_named_in_one_line(env: dict[str, str], message: str) -> None:
     with pytest.raises(ConfigError, match=message) as caught:
@@ -73,3 +81,27 @@ def test_one_chat_gets_telegrams_one_message_a_second_unless_configured() -> Non
 def test_a_chat_rate_that_is_no_positive_number_is_refused(value: str) -> None:
     with pytest.raises(ConfigError, match="BARAZA_CHAT_RATE must be a positive number"):
         Settings.from_env({"TELEGRAM_BOT_TOKEN": TOKEN, "BARAZA_CHAT_RATE": value})
+
+
+def test_the_token_is_hidden_from_the_settings_repr() -> None:
+    settings = Settings.from_env({"TELEGRAM_BOT_TOKEN": "123:very-secret",
+                                  "BARAZA_PSEUDONYM_KEY": "k" * 20})
+    assert "very-secret" not in repr(settings) and "kkkk" not in repr(settings)
+
+
+def test_retention_has_documented_defaults_and_refuses_nonsense() -> None:
+    settings = Settings.from_env({"TELEGRAM_BOT_TOKEN": TOKEN})
+    assert (settings.retention_days, settings.unconsented_days) == (365, 30)
+    settings = Settings.from_env({"TELEGRAM_BOT_TOKEN": TOKEN, "BARAZA_RETENTION_DAYS": "90",
+                                  "BARAZA_UNCONSENTED_DAYS": "7"})
+    assert (settings.retention_days, settings.unconsented_days) == (90, 7)
+    for wrong in ("0", "-3", "a year"):
+        with pytest.raises(ConfigError, match="BARAZA_RETENTION_DAYS must be a whole number"):
+            Settings.from_env({"TELEGRAM_BOT_TOKEN": TOKEN, "BARAZA_RETENTION_DAYS": wrong})
+
+
+def test_the_sandbox_never_opens_the_production_database() -> None:
+    from bot.cli import SANDBOX_DB, sandbox_settings
+
+    settings = sandbox_settings({"BARAZA_DB": "/srv/baraza/production.db"})
+    assert settings.database == Path(SANDBOX_DB)

@@ -34,14 +34,34 @@ def walk(flow: Flow, *inputs: tuple[str, str]) -> Progress:
 
 def test_starts_at_the_first_question_with_progress_numbers(flow: Flow) -> None:
     event = asked(flow.resume(flow.new_progress()))
-    assert (event.question.id, event.number, event.pillar.id) == ("first.law", 1, "first")
-    assert event.total == 4  # the follow-up is not counted until "yes"
+    assert (event.question.id, event.pillar.id, event.first) == ("first.law", "first", True)
+    assert (event.place.part, event.place.number, event.place.follow_up) == (1, 1, False)
+
+
+def test_no_progress_total_grows_during_a_walk(flow: Flow) -> None:
+    totals = []
+    progress = flow.new_progress()
+    while not progress.finished:
+        step = flow.resume(progress)
+        (event,) = step.events
+        if not isinstance(event, AskQuestion):
+            break
+        totals.append((event.place.part, event.place.parts, event.place.total))
+        question = event.question
+        step = (flow.choose(progress, question.id, question.scale.options[0].id)
+                if question.scale is not None
+                else flow.skip(progress, question.id))
+        progress = step.progress
+    # Within each part the total is the same from its first question to its last.
+    for (part, parts, total), (next_part, next_parts, next_total) in zip(totals, totals[1:]):
+        assert next_parts == parts
+        assert next_part > part or next_total == total
 
 
 def test_follow_up_is_asked_only_after_yes(flow: Flow) -> None:
     yes = flow.choose(flow.new_progress(), "first.law", "yes")
     assert asked(yes).question.id == "first.law_used"
-    assert asked(yes).total == 5
+    assert asked(yes).place.follow_up and asked(yes).place.number == 1  # shares its number
     no = flow.choose(flow.new_progress(), "first.law", "no")
     assert asked(no).question.id == "first.comment"
 
@@ -162,3 +182,28 @@ def test_keep_moves_on_from_an_answered_comment_without_changing_it(flow: Flow) 
     assert step.saved is None and step.progress.answers["first.comment"].text == "Mine"
     assert asked(step).question.id == "second.portal"
     assert rejected(flow.keep(step.progress, "first.comment")) is Problem.STALE
+
+
+LABELS = {"yes_no": {"yes": "yes", "no": "no", "don't know": "dont_know"}}
+
+
+@pytest.mark.parametrize(("typed", "option"), [
+    ("yes", "yes"), ("  YES. ", "yes"), ("No!", "no"), ("1", "yes"), ("2", "no"), ("٢", "no")])
+def test_typing_an_options_label_or_number_chooses_it(flow: Flow, typed: str, option: str) -> None:
+    step = flow.typed(flow.new_progress(), typed, LABELS)
+    assert step.saved == Answer("first.law", option_id=option)
+
+
+@pytest.mark.parametrize("typed", ["maybe", "0", "4", "9" * 5000, "yes please"])
+def test_typed_text_that_matches_no_option_is_rejected_and_changes_nothing(
+        flow: Flow, typed: str) -> None:
+    progress = flow.new_progress()
+    step = flow.typed(progress, typed, LABELS)
+    assert rejected(step) is Problem.EXPECTED_BUTTON
+    assert step.progress == progress and step.saved is None
+
+
+def test_typed_text_on_a_comment_question_is_the_comment(flow: Flow) -> None:
+    progress = walk(flow, ("first.law", "no"))
+    step = flow.typed(progress, "1", LABELS)
+    assert step.saved == Answer("first.comment", text="1")

@@ -102,3 +102,17 @@ def test_a_file_that_is_not_utf8_is_named(tmp_path: Path) -> None:
     path.write_bytes('{"title": "caf\xe9"}'.encode("latin-1"))
     with pytest.raises(QuestionnaireError, match=r"latin1\.json: is not UTF-8 text"):
         load_questionnaire(path)
+
+
+def test_a_deeply_nested_file_is_refused_in_one_line(tmp_path: Path) -> None:
+    path = tmp_path / "deep.json"
+    path.write_text("[" * 200_000 + "]" * 200_000)
+    with pytest.raises(QuestionnaireError, match=r"deep\.json: is nested too deeply"):
+        load_questionnaire(path)
+
+
+def test_a_huge_file_is_refused_without_reading_it_all(tmp_path: Path) -> None:
+    path = tmp_path / "huge.json"
+    path.write_text('{"padding": "' + "x" * (5 * 2**20) + '"}')
+    with pytest.raises(QuestionnaireError, match=r"huge\.json: is larger than 4 MB"):
+        load_questionnaire(path)

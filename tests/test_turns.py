@@ -109,3 +109,20 @@ async def test_an_update_handled_before_is_not_applied_again(db: Database, turns
 
     assert again is None
     assert (await stored(db))[1].answers[FIRST].option_id == "yes"
+
+
+async def test_an_erasure_redelivered_after_a_crash_does_not_bring_its_person_back(
+    db: Database, turns: Turns, mini: Questionnaire
+) -> None:
+    from bot.privacy import erasure
+    from storage import Erased
+
+    erased: list[Erased] = []
+    entered = await turns.enter(tap(20, "f|1"),
+                                write=erasure(mini, turns.runs, 20, erased))
+
+    assert entered is not None and entered[0].respondent.user_id == USER  # answered in its language
+    assert len(erased) == 1 and await db.respondents.get(USER) is None
+    assert await turns.enter(tap(20, "f|1")) is None  # Telegram delivers the same update again
+    assert await db.respondents.get(USER) is None
+    assert await turns.enter(tap(21, "f|1")) is not None  # a new update is someone writing anew

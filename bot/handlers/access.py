@@ -9,11 +9,13 @@ from html import escape
 
 from telegram import Update
 
+from bot.arguments import quoted
 from bot.context import BarazaContext
 from bot.handlers.replies import answer
 from bot.i18n import Translator
 from bot.turns import Turn
 from conversations.roles import Permission, Role, allows
+from storage import AuditAction
 
 INVITATION_LIFETIME = timedelta(days=7)
 INVITATION_PREFIX = "inv_"  # /start payloads of other deep links are not invitations
@@ -100,8 +102,11 @@ async def add_moderator(update: Update, context: BarazaContext) -> None:
     turn, _ = permitted_turn
     t, args, db = turn.t, context.args or [], context.services.db
     # Telegram ids are at most 52 bits: up to 16 ASCII digits ("²".isdigit() is true, too).
-    if len(args) != 1 or not (args[0].isascii() and args[0].isdigit()) or len(args[0]) > 16:
+    if not args:
         text = t._("Usage: /addmoderator TELEGRAM_ID (anyone can see their id with /whoami).")
+    elif len(args) != 1 or not (args[0].isascii() and args[0].isdigit()) or len(args[0]) > 16:
+        text = t._("{text} is not a Telegram id: give the number someone sees with /whoami, "
+                   "such as 123456789.").format(text=quoted(t, " ".join(args)))
     elif await db.respondents.get(int(args[0])) is None:
         # A typo must not make a stranger a moderator: only someone who used the bot qualifies.
         text = t._("No one with that id has used this bot yet: ask them to send /start first, "
@@ -109,6 +114,8 @@ async def add_moderator(update: Update, context: BarazaContext) -> None:
     else:
         user_id = int(args[0])
         await db.roles.grant(user_id, Role.MODERATOR.value, None, granted_by=turn.respondent.user_id)
+        await db.audit.record(turn.respondent.user_id, AuditAction.GRANT_MODERATOR,
+                              target_id=user_id)
         text = t._("User {id} is now a moderator.").format(id=t.isolate(str(user_id)))
     await context.bot.send_message(turn.respondent.chat_id, t.directed(text))
 
@@ -125,9 +132,13 @@ async def invite(update: Update, context: BarazaContext) -> None:
     expires = datetime.now(UTC) + INVITATION_LIFETIME
     await context.services.db.invitations.create(
         token_hash(token), agency, turn.respondent.user_id, expires)
+    await context.services.db.audit.record(turn.respondent.user_id, AuditAction.INVITE,
+                                           detail=agency)
     link = f"https://t.me/{context.bot.username}?start={token}"
-    lines = [t._("Send this link to the official. It works once and expires in {days} days:")
-             .format(days=t.number(INVITATION_LIFETIME.days)), "", escape(link)]
+    days = INVITATION_LIFETIME.days
+    lines = [t.ngettext("Send this link to the official. It works once and expires in {days} day:",
+                        "Send this link to the official. It works once and expires in {days} days:",
+                        days).format(days=t.number(days)), "", escape(link)]
     if agency:
         lines.append(t._("Agency or region: {agency}").format(agency=t.isolate(escape(agency))))
     await context.bot.send_message(turn.respondent.chat_id, t.directed("\n".join(lines)))
@@ -138,10 +149,10 @@ async def redeem_invitation(context: BarazaContext, turn: Turn, token: str) -> N
     t = turn.t
     invitation, role = await context.services.turns.redeem_invitation(
         turn.respondent.user_id, token_hash(token[:64]))
-    if invitation is None:
-        text = t._("This invitation link is not valid: it may have been used already or have expired.")
-    elif role is Role.MODERATOR:
+    if role is Role.MODERATOR:
         text = t._("You are a moderator already; the invitation was not needed.")
+    elif invitation is None:
+        text = t._("This invitation link is not valid: it may have been used already or have expired.")
     else:
         text = t._("Welcome! You are now registered as an official. You answer the same "
                    "questions as citizens, and /summary shows how the answers compare.")

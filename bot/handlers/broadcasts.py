@@ -10,7 +10,8 @@ from bot.handlers.replies import answer
 from bot.handlers.access import permitted_command, permitted_tap
 from bot.turns import Turn
 from conversations.roles import Permission
-from storage.broadcasts import AlreadySending
+from storage import AuditAction, Consultation
+from storage.broadcasts import AlreadySending, Announcement, Audience
 
 
 async def broadcast(update: Update, context: BarazaContext) -> None:
@@ -47,6 +48,8 @@ async def button(update: Update, context: BarazaContext, action: callbacks.Annou
             await _cancel(context, turn, query, action.number)
         case "stop":
             await _stop(context, turn, query, action.number)
+        case "everyone" | "unfinished":
+            await _choose_audience(context, turn, query, action.number, Audience(action.verb))
 
 
 async def _preview(context: BarazaContext, turn: Turn, query: CallbackQuery,
@@ -60,19 +63,52 @@ async def _preview(context: BarazaContext, turn: Turn, query: CallbackQuery,
     if consultation.status != "open":
         await answer(context, query, announcements.not_open(t), show_alert=True)
         return
-    audience = announcements.audience_by_language(services.catalogs,
-                                                  await services.db.broadcasts.audience())
-    await answer(context, query)
-    if not audience:
+    if not await services.db.broadcasts.audience(consultation.id):
+        await answer(context, query)
         await _show(context, turn, query, screens.Screen(t.directed(announcements.no_subscribers(t))))
         return
+    await answer(context, query)
+    # Once a consultation was announced, the next broadcast is a reminder by default: those who
+    # finished it are not asked again.
+    last = await services.db.broadcasts.last_announcement(consultation.id)
+    reach = Audience.UNFINISHED if last is not None else Audience.EVERYONE
     # The draft comes first, because the preview's buttons name it. The preview's message then
     # shows the progress, in the moderator's language.
-    draft = await services.db.broadcasts.create(consultation.id, turn.respondent.user_id, t.locale)
-    last = await services.db.broadcasts.last_announcement(consultation.id)
-    screen = announcements.preview(t, services.catalogs, consultation, audience, draft.id, last)
+    draft = await services.db.broadcasts.create(consultation.id, turn.respondent.user_id, t.locale,
+                                                reach)
+    screen = await _preview_screen(context, turn, consultation, draft.id, reach, last)
     shown = await _show(context, turn, query, screen)
     await services.db.broadcasts.show_progress_in(draft.id, shown.chat_id, shown.message_id,
+                                                  screen.text)
+
+
+async def _preview_screen(context: BarazaContext, turn: Turn, consultation: Consultation,
+                          broadcast_id: int, reach: Audience,
+                          last: Announcement | None) -> screens.Screen:
+    services = context.services
+    audience = announcements.audience_by_language(
+        services.catalogs, await services.db.broadcasts.audience(consultation.id, reach))
+    return announcements.preview(turn.t, services.catalogs, consultation, audience,
+                                 broadcast_id, last, reach)
+
+
+async def _choose_audience(context: BarazaContext, turn: Turn, query: CallbackQuery,
+                           broadcast_id: int, reach: Audience) -> None:
+    """Whom a draft reaches: every subscriber, or those who have not finished (a reminder)."""
+    services, t = context.services, turn.t
+    draft = await services.db.broadcasts.get(broadcast_id)
+    if draft is None:
+        await answer(context, query, screens.problem(t, screens.Problem.INVALID), show_alert=True)
+        return
+    consultation = await services.db.consultations.get(draft.consultation_id)
+    if consultation is None or not await services.db.broadcasts.set_audience(broadcast_id, reach):
+        await answer(context, query, announcements.not_a_draft(t))
+        return
+    await answer(context, query)
+    last = await services.db.broadcasts.last_announcement(consultation.id)
+    screen = await _preview_screen(context, turn, consultation, broadcast_id, reach, last)
+    shown = await _show(context, turn, query, screen)
+    await services.db.broadcasts.show_progress_in(broadcast_id, shown.chat_id, shown.message_id,
                                                   screen.text)
 
 
@@ -97,6 +133,8 @@ async def _send(context: BarazaContext, turn: Turn, query: CallbackQuery, broadc
         await answer(context, query, announcements.not_a_draft(t))
         return
     await answer(context, query, announcements.starting(t))
+    await services.db.audit.record(turn.respondent.user_id, AuditAction.BROADCAST,
+                                   consultation_id=draft.consultation_id, detail=str(started))
     assert services.broadcaster is not None
     services.broadcaster.launch(broadcast_id)
 
@@ -125,6 +163,8 @@ async def _stop(context: BarazaContext, turn: Turn, query: CallbackQuery, broadc
         await answer(context, query, announcements.not_sending(t))
         return
     await answer(context, query, announcements.stopping(t))
+    await services.db.audit.record(turn.respondent.user_id, AuditAction.STOP_BROADCAST,
+                                   detail=str(broadcast_id))
     assert services.broadcaster is not None
     services.broadcaster.launch(broadcast_id)  # in case it is not being sent right now
 

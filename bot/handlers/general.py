@@ -10,7 +10,7 @@ from telegram.error import Forbidden, TelegramError
 from bot import callbacks, screens
 from bot.context import BarazaContext
 from bot.handlers.replies import answer
-from bot.handlers import broadcasts, moderation, onboarding, questions, summaries
+from bot.handlers import broadcasts, moderation, onboarding, privacy, questions, roles, summaries
 from conversations.flow import Problem
 
 _logger = logging.getLogger(__name__)
@@ -54,6 +54,8 @@ async def _route(update: Update, context: BarazaContext, action: callbacks.Actio
             await onboarding.pick_language(update, context, action)
         case callbacks.Consent():
             await onboarding.consent(update, context, action)
+        case callbacks.Resubscribe():
+            await onboarding.resubscribe(update, context, action)
         case callbacks.Choose() | callbacks.Skip() | callbacks.Keep() | callbacks.Back():
             await questions.button(update, context, action)
         case callbacks.OpenConsultation():
@@ -62,8 +64,13 @@ async def _route(update: Update, context: BarazaContext, action: callbacks.Actio
             await moderation.moderate(update, context, action)
         case callbacks.Announce():
             await broadcasts.button(update, context, action)
-        case callbacks.Summarise() | callbacks.Export() | callbacks.ReadComments():
+        case (callbacks.Summarise() | callbacks.Export() | callbacks.ReadComments()
+              | callbacks.QuestionPage() | callbacks.Report()):
             await summaries.button(update, context, action)
+        case callbacks.Forget():
+            await privacy.forget_button(update, context, action)
+        case callbacks.ManageRole():
+            await roles.button(update, context, action)
         case _:
             user = query.from_user
             t = await context.services.turns.translator_for(user.id, user.language_code)

@@ -15,7 +15,7 @@ from bot.handlers.delivery import continue_or_choose, show, show_current
 async def start(update: Update, context: BarazaContext) -> None:
     """Greet a newcomer with the language picker, or resume where a respondent left off."""
     services = context.services
-    entered = await services.turns.enter(update, write=_resubscribe)
+    entered = await services.turns.enter(update)
     if entered is None:
         return
     turn, _ = entered
@@ -27,12 +27,30 @@ async def start(update: Update, context: BarazaContext) -> None:
                                        reply_markup=screen.keyboard)
         return
     await continue_or_choose(context, turn, welcome_back=True)
+    if not turn.respondent.subscribed:
+        # They sent /stop: announcements begin again only if they say so.
+        screen = screens.resubscribe_question(turn.t)
+        await context.bot.send_message(turn.respondent.chat_id, screen.text,
+                                       reply_markup=screen.keyboard)
 
 
-def _resubscribe(tx: Tx, respondent: Respondent) -> None:
-    """/start brings someone who consented back to the announcements (after /stop too)."""
-    if respondent.consented and not respondent.subscribed:
-        tx.respondents.set_subscribed(respondent.user_id, True)
+async def resubscribe(update: Update, context: BarazaContext,
+                      action: callbacks.Resubscribe) -> None:
+    """The answer to "receive announcements again?" after /stop."""
+    query = update.callback_query
+    assert query is not None
+
+    def choose(tx: Tx, respondent: Respondent) -> None:
+        if action.agreed and respondent.consented:
+            tx.respondents.set_subscribed(respondent.user_id, True)
+
+    entered = await context.services.turns.enter(update, write=choose)
+    if entered is None or entered[0].repeated_tap:
+        return
+    turn, _ = entered
+    await answer(context, query)
+    await replace(context, turn.respondent.chat_id, query.message,
+                  screens.resubscribed(turn.t, turn.respondent.subscribed))
 
 
 async def stop(update: Update, context: BarazaContext) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from telegram import Update
+from telegram import ReplyParameters, Update
 
 from bot import callbacks, screens
 from bot.context import BarazaContext
@@ -77,11 +77,11 @@ async def back_command(update: Update, context: BarazaContext) -> None:
 
 
 async def text(update: Update, context: BarazaContext) -> None:
-    """Take a typed message as the answer to an open comment question."""
+    """Take a typed message as a comment, or as an option by its label or number ("yes", "2")."""
     message = update.effective_message
     assert message is not None and message.text is not None
     typed = message.text
-    entered = await context.services.turns.enter(update, lambda flow, p: flow.comment(p, typed))
+    entered = await context.services.turns.enter(update, typed=typed)
     if entered is None:
         return
     turn, step = entered
@@ -120,10 +120,19 @@ async def _reply_to_step(context: BarazaContext, turn: Turn, step: Step | None,
         return
     (event,) = step.events
     if not isinstance(event, Rejected):
-        await show(context, turn, session, event)
+        notice = None
+        if step.saved is not None:
+            notice = screens.typed_answer_recorded(t, context.services.questionnaire, step.saved)
+        await show(context, turn, session, event, notice=notice)
         return
     notice = screens.problem(t, event.problem, limit=event.limit, length=length)
-    if event.problem in (Problem.FINISHED, Problem.TEXT_TOO_LONG):
+    if event.problem is Problem.EXPECTED_BUTTON and session.prompt_message_id is not None:
+        # A reminder, not the question again: it points at the question's message instead.
+        await context.bot.send_message(
+            chat_id, t.directed(notice),
+            reply_parameters=ReplyParameters(session.prompt_message_id,
+                                             allow_sending_without_reply=True))
+    elif event.problem in (Problem.FINISHED, Problem.TEXT_TOO_LONG):
         await context.bot.send_message(chat_id, t.directed(notice))
     else:
         await show_current(context, turn, session, notice=notice)

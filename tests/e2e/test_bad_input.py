@@ -35,13 +35,50 @@ async def test_non_text_messages_are_explained_and_the_question_shown_again(
     assert shown_question(metep, fr, text).id == "framework.info_law"
 
 
-async def test_text_where_a_button_is_expected_points_to_the_buttons(
+async def test_text_that_matches_no_answer_gets_a_reminder_without_the_question_again(
         answering, catalogs: Catalogs, metep: Questionnaire) -> None:  # noqa: ANN001
     fr = catalogs.translator("fr")
-    await answering.send("oui")
-    assert fr._("Please answer with the buttons under the question.") in answering.last_message.text
+    question = answering.last_message
+    for typed in ("peut-être", "7"):
+        await answering.send(typed)
+        reminder = answering.last_message
+        assert reminder.text == fr._(
+            "That is not one of the answers. Tap a button under the question, or type an "
+            "answer's text or its number (1 for the first).")
+        assert reminder.reply_to_message_id == question.message_id  # it points at the question
+        assert not reminder.buttons
+    assert [m for m in answering.messages if m.buttons] == [question]  # never reposted
     await answering.click(fr.pgettext("metep:scale:yes_no:yes", "Yes"))
-    assert shown_question(metep, fr, answering.last_message.text).id == "framework.info_law_used"
+    edited = answering.message(question.message_id)
+    assert shown_question(metep, fr, edited.text).id == "framework.info_law_used"
+
+
+@pytest.mark.parametrize(("locale", "typed", "option"), [
+    ("en", "Yes", "yes"), ("en", "  NO. ", "no"), ("sw", "ndiyo", "yes"), ("en", "1", "yes"),
+    ("fr", "2", "no"), ("ar", "١", "yes")])
+async def test_typing_an_answers_text_or_number_answers_the_question(
+        bot: BotApiEmulator, catalogs: Catalogs, metep: Questionnaire,
+        locale: str, typed: str, option: str) -> None:
+    t = catalogs.translator(locale)
+    user = bot.user(210, language_code=locale)
+    await consent(user, catalogs, locale)
+    await user.send(typed)
+    text = user.last_message.text
+    label = t.pgettext(f"metep:scale:yes_no:{option}", "Yes" if option == "yes" else "No")
+    assert t._("Recorded: {answer}").format(answer=t.isolate(label)) in text
+    following = "framework.info_law_used" if option == "yes" else "framework.consult_duty"
+    assert shown_question(metep, t, text).id == following
+
+
+async def test_a_typed_comment_is_acknowledged(
+        bot: BotApiEmulator, catalogs: Catalogs, metep: Questionnaire) -> None:
+    t = catalogs.translator("en")
+    user = bot.user(211, language_code="en")
+    await consent(user, catalogs, "en")
+    await answer_all(user, metep, t, choose=lambda q: "no", stop_after=5)
+    await user.send("The portal is hard to find.")
+    assert "Thank you: your comment is recorded." in user.last_message.text
+    assert shown_question(metep, t, user.last_message.text).id == "e_information.portal"
 
 
 async def test_over_long_comment_is_refused_with_its_length_and_kept_waiting(
@@ -132,7 +169,7 @@ async def test_finished_respondent_sees_their_scores_again_on_start(
     await consent(user, catalogs, "en")
     await answer_all(user, metep, t, choose=lowest)
     await user.send("/start")
-    assert "Overall: 0 (low)" in user.last_message.text
+    assert "Overall, as you see it: 0, low" in user.last_message.text
     await user.send("more")
     assert t._("You have already completed the questionnaire. Send /start to see your scores.") \
         in user.last_message.text
@@ -144,7 +181,7 @@ async def test_only_the_message_showing_the_current_question_keeps_buttons(
     user = bot.user(205, language_code="en")
     await consent(user, catalogs, "en")
     await user.send("/start")  # "welcome back": the question again, in a new message
-    await user.send("not a button")  # explained, and the question once more
+    await user.send_sticker()  # explained, and the question once more
     with_buttons = [m for m in user.messages if m.buttons]
     assert len(with_buttons) == 1 and with_buttons[0] is user.last_message
     assert shown_question(metep, t, user.last_message.text).id == "framework.info_law"

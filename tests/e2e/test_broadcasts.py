@@ -146,7 +146,9 @@ async def test_300_subscribers_get_it_once_each_in_their_language_at_telegrams_p
     async with bot_running(emulator, settings, metep, catalogs):
         began = time.monotonic()
         preview = await start_broadcast(moderator, expected_recipients=300)
-        assert "3 languages: العربية 100 · English 100 · Français 100" in preview
+        assert ("It will be sent to 300 subscribers, each in their own language (العربية: 100, "
+                "English: 100, Français: 100).") in preview
+        assert "No translation" not in preview
         report = await finished_report(moderator)
         seconds = time.monotonic() - began
 
@@ -398,7 +400,8 @@ async def test_subscribers_who_stop_while_it_is_sent_get_nothing_and_are_counted
     for user_id in stopping:
         t = catalogs.translator(people[user_id])
         assert [m.text for m in users[user_id].messages] == [t.directed(t._(
-            "You will no longer receive announcements. Send /start to receive them again."))], \
+            "You will no longer receive announcements of new consultations. Your answers are "
+            "kept, and you can go on answering: send /start."))], \
             "written to after /stop"
     sends = [c for c in emulator.calls if c.method == "sendMessage" and c.chat_id == blocking]
     assert sends == [], "a subscriber known to have blocked the bot was written to"
@@ -548,3 +551,66 @@ async def test_a_consultation_being_announced_cannot_be_sent_again(
     for draft in (2, 3, 4):
         assert await delivery_counts(settings.database, draft) == DeliveryCounts()
     assert refusals_other_than(emulator, {429}) == []
+
+
+async def test_the_preview_names_the_languages_without_a_translation_and_can_stop(
+        emulator: BotApiEmulator, settings: Settings, metep: Questionnaire,
+        catalogs: Catalogs) -> None:
+    people = {**subscribers(3), 2001: "sw", 2002: "sw", 2003: "ru"}
+    await prepare(settings.database, metep, people)
+    users = {user_id: emulator.user(user_id, language_code=locale)
+             for user_id, locale in people.items()}
+    moderator = emulator.user(MODERATOR, language_code="en")
+
+    async with bot_running(emulator, settings, metep, catalogs):
+        await moderator.send("/broadcast")
+        await moderator.click(TEXTS["en"].title)
+        preview = moderator.last_message.text
+        assert ("No translation for: Kiswahili (2), Русский (1). They would get the English "
+                "text. Add one with /translate 1 LANGUAGE Title | Description, or send "
+                "anyway.") in preview
+        assert moderator.buttons[:2] == ["Send anyway", "Don't send"]
+        await moderator.click("Don't send")
+        assert moderator.last_message.text == "Broadcast cancelled; nothing was sent."
+    assert all(user.messages == [] for user in users.values())
+
+
+async def test_a_reminder_reaches_only_those_who_have_not_finished(
+        emulator: BotApiEmulator, settings: Settings, metep: Questionnaire,
+        catalogs: Catalogs) -> None:
+    finished, halfway, new = 1000, 1001, 1002
+    consultation = await prepare(settings.database, metep,
+                                 {finished: "en", halfway: "en", new: "en"})
+    db = await Database.open(settings.database)
+    try:
+        done = await db.sessions.start(finished, consultation, "citizen", None)
+        await db.sessions.move(done.id, None, finished=True)
+        await db.sessions.start(halfway, consultation, "citizen", "framework.info_law")
+    finally:
+        await db.close()
+    users = {user_id: emulator.user(user_id, language_code="en")
+             for user_id in (finished, halfway, new)}
+    moderator = emulator.user(MODERATOR, language_code="en")
+
+    async with bot_running(emulator, settings, metep, catalogs):
+        # The first announcement reaches everyone; the one who finished is thanked, not asked.
+        preview = await start_broadcast(moderator, expected_recipients=3)
+        assert "To: every subscriber" in preview
+        await finished_report(moderator)
+        thanked = users[finished].last_message
+        assert "You have answered this consultation already: thank you." in thanked.text
+        assert "Your views are wanted" not in thanked.text and not thanked.buttons
+        assert all("Your views are wanted" in users[u].last_message.text for u in (halfway, new))
+
+        # Announced already: the next one is a reminder by default.
+        await moderator.send("/broadcast")
+        await moderator.click(TEXTS["en"].title)
+        preview = moderator.last_message.text
+        assert "To: only subscribers who have not finished this consultation (a reminder)." \
+            in preview
+        assert "It will be sent to 2 subscribers, all in English." in preview
+        await moderator.click("Send")
+        await emulator.wait_until(
+            lambda: sum("Broadcast finished" in m.text for m in moderator.messages) == 2, 20,
+            lambda: "the reminder's report never came")
+    assert [len(users[u].messages) for u in (finished, halfway, new)] == [1, 2, 2]

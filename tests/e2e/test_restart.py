@@ -49,7 +49,7 @@ async def test_resumes_at_first_unanswered_question_after_sigkill(
         after = await answer_all(user, metep, t, choose=lowest)
         assert set(answered).isdisjoint(after), "a question was asked twice"
         assert len(answered) + len(after) == 33
-        assert "Overall: 4 (low)" in user.last_message.text  # one "yes" of five in one pillar
+        assert "Overall, as you see it: 4, low" in user.last_message.text  # one "yes" of five in one pillar
         assert emulator.errors == []
         assert emulator.unanswered_callback_queries() == []
     finally:

@@ -16,7 +16,7 @@ from conversations.model import Questionnaire
 from emulator import BotApiEmulator
 
 from .test_citizen_walk import consent
-from .walk import shown_question
+from .walk import answer_all, shown_question
 
 MODERATOR = 1  # the e2e settings name user 1 a moderator
 REFUSAL = "Sorry, only moderators can do that."
@@ -129,6 +129,7 @@ async def test_closed_consultation_refuses_answers_in_the_users_language(
     moderator = bot.user(MODERATOR, language_code="en")
     await moderator.send("/consultations")
     await moderator.click("Close #1")
+    await moderator.click("Yes, close #1")
     ru = catalogs.translator("ru")
     await citizen.click(ru.pgettext("metep:scale:yes_no:yes", "Yes"))
     closed = ru._("This consultation is closed and no longer takes answers. Thank you for your interest.")
@@ -136,13 +137,90 @@ async def test_closed_consultation_refuses_answers_in_the_users_language(
     await citizen.send("/start")
     assert ru._("No consultation is open right now. We will let you know when one opens.") \
         in citizen.last_message.text
-    assert "Open #1" not in moderator.buttons  # a closed consultation is not reopened
+    assert "Open #1" not in moderator.buttons and "Reopen #1" in moderator.buttons
 
 
-async def test_schedule_is_refused_when_it_closes_before_it_opens(bot: BotApiEmulator) -> None:
+async def test_close_asks_first_and_a_reopened_consultation_keeps_its_answers(
+        bot: BotApiEmulator, catalogs: Catalogs, metep: Questionnaire) -> None:
+    t = catalogs.translator("en")
+    halfway = bot.user(531, language_code="en")
+    await consent(halfway, catalogs, "en")
+    await answer_all(halfway, metep, t, choose=lambda q: "no", stop_after=2)
+    moderator = bot.user(MODERATOR, language_code="en")
+    await moderator.send("/consultations")
+    await moderator.click("Close #1")
+    question = moderator.last_message.text
+    assert "Close consultation #1" in question
+    assert "1 person is halfway through it and will not be able to finish." in question
+    await moderator.click("Keep it open")  # changed their mind: nothing happens
+    assert "#1 · open" in moderator.last_message.text
+    await moderator.click("Close #1")
+    await moderator.click("Yes, close #1")
+    assert "#1 · closed" in moderator.last_message.text
+
+    await moderator.click("Reopen #1")
+    assert moderator.callback_answers[-1].text == (
+        "Consultation #1 is open again; every answer given before is kept.")
+    assert "#1 · open" in moderator.last_message.text
+    await halfway.send("/start")
+    assert "Welcome back! Let's continue." in halfway.last_message.text
+    assert shown_question(metep, t, halfway.last_message.text).id == "framework.data_protection"
+
+
+async def test_a_draft_can_be_edited_and_deleted(bot: BotApiEmulator) -> None:
+    moderator = bot.user(MODERATOR, language_code="en")
+    await moderator.send("/newconsultation Wrong title")
+    await moderator.send("/translate 2 en Right title | Now described")
+    assert moderator.last_message.text == "Saved the English text of consultation #2."
+    await moderator.send("/consultations")
+    assert "#2 · draft · Right title" in moderator.last_message.text
+    await moderator.click("Delete #2")
+    assert "Delete the draft #2, Right title" in moderator.last_message.text
+    await moderator.click("Yes, delete #2")
+    assert "#2" not in moderator.last_message.text.split("\n\n")[0]
+    await moderator.send("/translate 2 en Gone")
+    assert moderator.last_message.text == (
+        "Nothing was changed:\n• There is no consultation #2: /consultations lists them.")
+
+
+async def test_schedule_with_a_past_date_is_refused_and_nothing_changes(
+        bot: BotApiEmulator) -> None:
     moderator = bot.user(MODERATOR)
+    await moderator.send("/newconsultation Later")
+    await moderator.send("/schedule 2 2020-01-01T09:00 2020-02-01T18:00")
+    assert moderator.last_message.text == (
+        "Nothing was changed:\n"
+        "• The opening time, January 1, 2020, 9:00\u202fAM (UTC), has passed: give a later one, "
+        "or - to open it from /consultations.\n"
+        "• The closing time, February 1, 2020, 6:00\u202fPM (UTC), has passed: give a later one, "
+        "or - for none.")
+    await moderator.send("/consultations")
+    assert "#2 · draft · Later" in moderator.last_message.text
+    assert "opens" not in moderator.last_message.text and "closes" not in moderator.last_message.text
+
+
+async def test_schedule_names_each_wrong_field(bot: BotApiEmulator) -> None:
+    moderator = bot.user(MODERATOR)
+    await moderator.send("/schedule")
+    assert moderator.last_message.text.startswith("Usage: /schedule number OPENS CLOSES, times "
+                                                  "in UTC")
     await moderator.send("/schedule 1 2030-02-01T00:00 2030-01-01T00:00")
-    assert moderator.last_message.text.startswith("Usage: /schedule")
+    assert moderator.last_message.text == (
+        "Nothing was changed:\n"
+        "• Consultation #1 is open already: give - as the opening time.\n"
+        "• The closing time, January 1, 2030, 12:00\u202fAM (UTC), is not after the opening "
+        "time, February 1, 2030, 12:00\u202fAM (UTC).")
+    await moderator.send("/schedule abc 2030-02-30T09:00 -")
+    assert moderator.last_message.text == (
+        "Nothing was changed:\n"
+        "• “abc” is not a consultation number: give the number shown in /consultations, such "
+        "as 3.\n"
+        "• “2030-02-30T09:00” is not a date and time that exists: write it as 2030-01-31T09:00 "
+        "(year, month, day, then the hour).")
+    await moderator.send("/translate 1 xx Titre")
+    assert moderator.last_message.text.startswith(
+        "Nothing was changed:\n• “xx” is not a language of this bot. The languages are: "
+        "en (English), ar (العربية)")
 
 
 async def test_scheduled_consultation_opens_and_closes_on_time_even_across_a_restart(
@@ -154,7 +232,7 @@ async def test_scheduled_consultation_opens_and_closes_on_time_even_across_a_res
         opens = datetime.now(UTC) + timedelta(seconds=3)
         closes = opens + timedelta(seconds=2)
         await moderator.send(f"/schedule 2 {opens:%Y-%m-%dT%H:%M:%S} {closes:%Y-%m-%dT%H:%M:%S}")
-        assert moderator.last_message.text == "Schedule of consultation #2 saved."
+        assert moderator.last_message.text.startswith("Schedule of consultation #2 saved.")
     # The bot was down while the jobs were due to be set up; a new one rebuilds them.
     second = build_application(settings, metep, catalogs, update_processor=emulator.processor)  # type: ignore[attr-defined]
     async with running(second, poll_timeout=1):
@@ -185,9 +263,13 @@ async def test_a_moderator_adds_another_moderator_who_can_then_moderate(bot: Bot
     assert moderator.last_message.text == "User 550 is now a moderator."
     await newcomer.send("/consultations")
     assert "#1 · open" in newcomer.last_message.text
+    await moderator.send("/addmoderator")
+    assert moderator.last_message.text.startswith("Usage: /addmoderator")
     for wrong in ("bob", "²", "1" * 17):
         await moderator.send(f"/addmoderator {wrong}")
-        assert moderator.last_message.text.startswith("Usage: /addmoderator")
+        assert moderator.last_message.text == (
+            f"“{wrong}” is not a Telegram id: give the number someone sees with /whoami, such "
+            "as 123456789.")
 
 
 async def test_the_consultation_list_fits_one_message_however_many_long_titles(

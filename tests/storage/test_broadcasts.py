@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from storage import Broadcast, Database, DeliveryCounts, RecordNotFound, Recipient
-from storage.broadcasts import AlreadySending, Taken
-from storage.schema import MIGRATIONS_DIR
+from storage.broadcasts import AlreadySending, Audience, Taken
+from storage.schema import MIGRATIONS_DIR, load_migrations
 from tests.storage.conftest import METEP, PILOT, TickingClock, with_consultations
 from tests.storage.on_disk import query_file
 
@@ -64,7 +64,32 @@ async def test_the_audience_is_everyone_subscribed_who_has_not_blocked_the_bot(
     await db.respondents.set_subscribed(6, False)
     await db.respondents.ensure(7, chat_id=70)  # wrote once, never subscribed
 
-    assert await db.broadcasts.audience() == {"en": 1, "fr": 2, None: 1}
+    assert await db.broadcasts.audience(METEP) == {"en": 1, "fr": 2, None: 1}
+
+
+async def test_a_reminder_reaches_only_subscribers_who_have_not_finished(db: Database) -> None:
+    for user_id in (2, 3, 4):
+        await subscriber(db, user_id, "fr" if user_id == 4 else "en")
+    done = await db.sessions.start(2, METEP, "citizen", None)
+    await db.sessions.move(done.id, None, finished=True)
+    await db.sessions.start(3, METEP, "citizen", "framework.info_law")  # halfway
+    elsewhere = await db.sessions.start(4, PILOT, "citizen", None)  # finished another one
+    await db.sessions.move(elsewhere.id, None, finished=True)
+
+    assert await db.broadcasts.audience(METEP, Audience.UNFINISHED) == {"en": 1, "fr": 1}
+    assert await db.broadcasts.audience(METEP) == {"en": 2, "fr": 1}
+    reminder = await db.broadcasts.create(METEP, MODERATOR, "en", Audience.UNFINISHED)
+    assert reminder.audience is Audience.UNFINISHED
+    assert await db.broadcasts.start(reminder.id) == 2
+    pending = await db.broadcasts.pending(reminder.id, 0, 10)
+    assert [(r.user_id, r.finished) for r in pending] == [(3, False), (4, False)]
+
+    everyone = await db.broadcasts.create(PILOT, MODERATOR, "en")
+    assert await db.broadcasts.set_audience(everyone.id, Audience.EVERYONE)
+    assert await db.broadcasts.start(everyone.id) == 3
+    pending = await db.broadcasts.pending(everyone.id, 0, 10)
+    assert [(r.user_id, r.finished) for r in pending] == [(2, False), (3, False), (4, True)]
+    assert not await db.broadcasts.set_audience(everyone.id, Audience.UNFINISHED)  # sent already
 
 
 async def test_a_new_broadcast_is_a_draft_with_no_deliveries(db: Database) -> None:
@@ -402,4 +427,4 @@ async def test_the_broadcast_migration_applies_to_a_database_of_the_previous_rel
         assert await db.broadcasts.counts(broadcast.id) == DeliveryCounts(sent=1)
     finally:
         await db.close()
-    assert query_file(db_path, "PRAGMA user_version") == [(4,)]
+    assert query_file(db_path, "PRAGMA user_version") == [(len(load_migrations()),)]

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from storage import ConsultationText, Database, RecordNotFound, StoredRole
-from tests.storage.conftest import METEP, TickingClock
+from tests.storage.conftest import METEP, PILOT, TickingClock
 from tests.storage.on_disk import query_file
 
 TEXT = ConsultationText("Budget", "How open is it?")
@@ -59,6 +59,7 @@ async def test_roles_are_granted_and_changed(db: Database) -> None:
 
 
 async def test_an_invitation_works_once(db: Database, clock: TickingClock) -> None:
+    await db.roles.grant(1, "moderator", None, granted_by=None)
     await db.invitations.create("hash", "Treasury", created_by=1, expires_at=clock.now + timedelta(days=7))
     first = await db.invitations.redeem("hash", 7)
     assert first is not None and first.agency == "Treasury"
@@ -87,3 +88,23 @@ async def test_writing_to_the_bot_again_clears_a_block(file_db: Database, db_pat
     assert query_file(db_path, "SELECT blocked_at IS NOT NULL FROM respondents") == [(1,)]
     await file_db.respondents.ensure(7, chat_id=7)
     assert query_file(db_path, "SELECT blocked_at IS NOT NULL FROM respondents") == [(0,)]
+
+
+async def test_only_a_draft_can_be_deleted_and_its_texts_go_with_it(db: Database) -> None:
+    draft = await db.consultations.create("metep", 1, {"en": TEXT}, created_by=1)
+    await db.consultations.set_status(METEP, "open")
+    assert not await db.consultations.delete_draft(METEP)  # open: kept
+    assert await db.consultations.delete_draft(draft.id)
+    assert await db.consultations.get(draft.id) is None
+    assert not await db.consultations.delete_draft(draft.id)
+
+
+async def test_counts_those_halfway_through_a_consultation(db: Database) -> None:
+    for user_id in (1, 2, 3):
+        await db.respondents.ensure(user_id, chat_id=user_id)
+    halfway = await db.sessions.start(1, METEP, "citizen", "q1")
+    done = await db.sessions.start(2, METEP, "citizen", "q1")
+    await db.sessions.move(done.id, None, finished=True)
+    await db.sessions.start(3, PILOT, "citizen", "q1")  # another consultation
+    assert halfway.finished is False
+    assert await db.sessions.unfinished_count(METEP) == 1

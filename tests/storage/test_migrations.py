@@ -19,6 +19,8 @@ LATEST = len(load_migrations())
 SUMMARY_TABLES = {"summary_totals", "digest_subscriptions", "digest_runs", "digests",
                   "digest_recipients", "secrets"}  # 0003
 BROADCAST_TABLES = {"broadcasts", "deliveries"}  # 0004
+QUESTION_TABLES = {"question_totals", "summary_releases", "released_summary_totals",
+                   "released_question_totals", "demo_consultations"}
 
 
 def migrations_dir(tmp_path: Path, **files: str) -> Path:
@@ -31,6 +33,9 @@ def migrations_dir(tmp_path: Path, **files: str) -> Path:
     return directory
 
 
+PRIVACY_TABLES = {"audit_log", "erasures"}
+
+
 async def test_migrates_an_empty_database_to_the_latest_version(db_path: Path) -> None:
     await (await Database.open(db_path)).close()
 
@@ -40,7 +45,8 @@ async def test_migrates_an_empty_database_to_the_latest_version(db_path: Path) -
         for (name,) in query_file(db_path, "SELECT name FROM sqlite_schema WHERE type = 'table'")
     }
     assert tables == {"respondents", "sessions", "answers", "consultations", "consultation_texts",
-                      "roles", "invitations"} | SUMMARY_TABLES | BROADCAST_TABLES
+                      "roles", "invitations"} | SUMMARY_TABLES | BROADCAST_TABLES \
+        | PRIVACY_TABLES | QUESTION_TABLES
 
 
 async def test_ships_migrations_numbered_from_one_without_gaps() -> None:

@@ -165,6 +165,18 @@ async def test_a_weekly_digest_is_claimed_once_a_week(db: Database, clock: Ticki
     assert await db.digests.due() == [DueDigest(1, METEP, "weekly")]
 
 
+async def test_the_next_weekly_digest_is_a_week_after_the_oldest_open_week(
+        db: Database, clock: TickingClock) -> None:
+    week = timedelta(days=7)
+    assert await db.digests.next_weekly(week) is None  # nothing open, nothing due
+    await db.consultations.set_status(METEP, "open")
+    await db.digests.claim_weekly(METEP, week)  # its first week begins now
+    began = clock.now
+    clock.advance(days=2)
+    await db.consultations.set_status(PILOT, "open")  # no week yet: due a week from now
+    assert await db.digests.next_weekly(week) == began + week
+
+
 async def test_closing_a_consultation_makes_its_final_digest_due_in_the_same_commit(
         db: Database) -> None:
     assert await db.digests.due() == []
