@@ -70,14 +70,19 @@ async def emulator() -> AsyncIterator[BotApiEmulator]:
         yield emu
 
 
+# The emulator does not limit by default, and the tests' people tap as fast as the bot answers:
+# a script, which on Telegram the bot would hold to about a message a second per chat (a minute
+# for a questionnaire; more than a test's timeout for a few respondents one after the other).
+# Rates this high keep the limiter in the path without that wait; tests/e2e/test_traffic.py keeps
+# Telegram's rates, against an emulator that enforces them.
+UNLIMITED_RATE = 1000.0
+
+
 @pytest.fixture
 def settings(emulator: BotApiEmulator, tmp_path: Path) -> Settings:
-    # The emulator does not limit by default; high rates keep the limiter in the path without
-    # making a test that taps as fast as the bot answers wait a second a tap, as a script in one
-    # chat would on Telegram (tests/e2e/test_traffic.py keeps Telegram's rates).
     return Settings(token=TOKEN, api_url=emulator.api_root, database=tmp_path / "baraza.db",
-                    moderators=frozenset({1}), messages_per_second=1000,
-                    chat_messages_per_second=1000)
+                    moderators=frozenset({1}), messages_per_second=UNLIMITED_RATE,
+                    chat_messages_per_second=UNLIMITED_RATE)
 
 
 @pytest.fixture

@@ -21,7 +21,7 @@ from conversations.model import Question, Questionnaire
 from emulator import BotApiEmulator
 from emulator.user import EmulatedUser
 
-from .conftest import TOKEN
+from .conftest import TOKEN, UNLIMITED_RATE
 from .test_summaries import MODERATOR, best, bot_running, citizens, invitation, officials, take_part
 from .walk import lowest
 
@@ -33,7 +33,8 @@ PERSON = 7_300_001
 def settings(emulator: BotApiEmulator, tmp_path: Path) -> Settings:
     """A minimum group of three: three officials are no more than it, four citizens are more."""
     return Settings(token=TOKEN, api_url=emulator.api_root, database=tmp_path / "baraza.db",
-                    moderators=frozenset({MODERATOR}), messages_per_second=1000, min_group=3)
+                    moderators=frozenset({MODERATOR}), messages_per_second=UNLIMITED_RATE,
+                    chat_messages_per_second=UNLIMITED_RATE, min_group=3)
 
 
 def commenting(question: Question) -> str | None:

@@ -13,7 +13,7 @@ from bot.screens import Texts
 from conversations.model import QuestionKind, Questionnaire
 from emulator import BotApiEmulator
 
-from .conftest import TOKEN
+from .conftest import TOKEN, UNLIMITED_RATE
 from .test_summaries import MODERATOR, citizens, officials
 
 
@@ -21,7 +21,8 @@ from .test_summaries import MODERATOR, citizens, officials
 def settings(emulator: BotApiEmulator, tmp_path: Path) -> Settings:
     """Groups of three are shown, so a handful make a summary."""
     return Settings(token=TOKEN, api_url=emulator.api_root, database=tmp_path / "baraza.db",
-                    moderators=frozenset({MODERATOR}), messages_per_second=1000, min_group=2)
+                    moderators=frozenset({MODERATOR}), messages_per_second=UNLIMITED_RATE,
+                    chat_messages_per_second=UNLIMITED_RATE, min_group=2)
 
 
 async def test_an_official_pages_through_every_pillar_question_by_question(

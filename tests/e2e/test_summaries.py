@@ -23,7 +23,7 @@ from emulator.user import EmulatedUser
 from storage import ConsultationText, Database
 from storage.clock import utc_now
 
-from .conftest import TOKEN
+from .conftest import TOKEN, UNLIMITED_RATE
 from .conftest import BotProcess
 from .walk import answer_all, lowest
 
@@ -36,7 +36,8 @@ GAPS = "Where officials and citizens differ most"  # the message after a summary
 def settings(emulator: BotApiEmulator, tmp_path: Path) -> Settings:
     """The smallest minimum allowed: groups of three are shown, so a handful make a summary."""
     return Settings(token=TOKEN, api_url=emulator.api_root, database=tmp_path / "baraza.db",
-                    moderators=frozenset({MODERATOR}), messages_per_second=1000, min_group=2)
+                    moderators=frozenset({MODERATOR}), messages_per_second=UNLIMITED_RATE,
+                    chat_messages_per_second=UNLIMITED_RATE, min_group=2)
 
 
 def worst(question: Question) -> str | None:
