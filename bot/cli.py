@@ -19,6 +19,7 @@ from bot import logs
 from bot.application import build_application, running
 from bot.config import ConfigError, Settings
 from bot.i18n import CatalogError
+from bot.ordering import TrackingUpdateProcessor
 from bot.webhook import run_webhook
 from conversations.loader import QuestionnaireError, load_questionnaire
 from conversations.model import Questionnaire
@@ -206,8 +207,13 @@ async def _sandbox(settings: Settings, questionnaire: Questionnaire,
         # The database alone still keeps update ids growing; only the old chat is not shown.
         write(f"(the sandbox's saved chat is ignored: {error})")
         emulator.continue_updates_from(latest + 1)
+    # The emulator asks the bot when an update is done: a reply held back for the chat's pace
+    # (one message a second after a burst, as on Telegram) is then not taken for silence.
+    processor = TrackingUpdateProcessor()
+    emulator.idle_probe = processor.done
     await emulator.start()
-    application = build_application(replace(settings, api_url=emulator.api_root), questionnaire)
+    application = build_application(replace(settings, api_url=emulator.api_root), questionnaire,
+                                    update_processor=processor)
     try:
         async with running(application):
             if demo:

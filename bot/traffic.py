@@ -152,7 +152,7 @@ class TrafficLimiter(BaseRateLimiter[Traffic]):
 
     def __init__(self, bulk_rate: float, chat_rate: float = 1.0, chat_burst: float = 3, *,
                  bulk_burst: float | None = None, paid_rate: float = PAID_BULK_RATE,
-                 activity: Activity | None = None,
+                 activity: Activity | None = None, bulk_yield: float = BULK_YIELD,
                  clock: Callable[[], float] | None = None) -> None:
         # A bulk bucket shallower than Telegram's second's worth: the two then never drift into
         # a 429 (bench/RESULTS-broadcast-summary.md: 92-94% of the limit with 1 s, 97.8% with 0.8).
@@ -165,6 +165,7 @@ class TrafficLimiter(BaseRateLimiter[Traffic]):
         self._chats: dict[int | str, Pace] = {}
         self._sweep_at = _SWEEP_AT
         self._activity = activity or Activity()
+        self._bulk_yield = bulk_yield
         self._clock = clock
 
     async def initialize(self) -> None:
@@ -202,7 +203,7 @@ class TrafficLimiter(BaseRateLimiter[Traffic]):
                     await self._wait(self._chat(chat))
             if bulk is not None:
                 await self._wait(bulk)
-                await self._activity.give_way(BULK_YIELD)
+                await self._activity.give_way(self._bulk_yield)
             try:
                 return await callback(*args, **kwargs)
             except RetryAfter as error:

@@ -199,7 +199,7 @@ async def test_a_reply_waiting_for_its_chat_does_not_hold_bulk_back() -> None:
 
 async def test_bulk_is_held_back_by_updates_for_a_bounded_time_only() -> None:
     activity = Activity()
-    limiter = TrafficLimiter(bulk_rate=1000, activity=activity)
+    limiter = TrafficLimiter(bulk_rate=1000, activity=activity, bulk_yield=0.05)
     api = Api(FakeTime())
     with activity.handling():  # an update that never ends
         await asyncio.wait_for(api.call(limiter, "sendMessage", 1000, Traffic.BULK), 1)

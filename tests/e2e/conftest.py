@@ -6,39 +6,21 @@ import asyncio
 import os
 import signal
 import sys
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from bot.application import build_application, running
 from bot.config import Settings
 from bot.i18n import Catalogs
-from bot.ordering import PerUserUpdateProcessor
+from bot.ordering import TrackingUpdateProcessor
 from conversations.loader import load_questionnaire
 from conversations.model import Questionnaire
 from emulator import BotApiEmulator, RateLimit
 
 TOKEN = "424242:E2E-TEST"
-
-
-class TrackingUpdateProcessor(PerUserUpdateProcessor):
-    """Knows which updates the bot has finished (or dropped), so tests wait exactly as long as needed."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.finished: set[int] = set()
-
-    async def process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
-        try:
-            await super().process_update(update, coroutine)
-        finally:  # handled, or dropped (a flooding user's)
-            self.finished.add(getattr(update, "update_id", -1))
-
-    def done(self, update_id: int) -> bool:
-        return update_id in self.finished
 
 
 @pytest.fixture(scope="session")
