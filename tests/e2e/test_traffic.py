@@ -13,8 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import Settings
+from bot.application import build_application
+from bot.config import Settings, WebhookSettings
 from bot.i18n import Catalogs
+from bot.webhook import serving
 from conversations.model import Questionnaire
 from emulator import ApiCall, BotApiEmulator, EmulatedUser, RateLimit, Refusal
 from storage import DeliveryCounts
@@ -32,6 +34,7 @@ from .test_broadcasts import (
     start_broadcast,
     subscribers,
 )
+from .test_webhooks import free_port
 from .walk import answer_all, label, shown_question
 
 RESPONDENT = 7
@@ -232,5 +235,33 @@ async def test_a_flooding_account_is_cut_short_and_told_once_while_others_are_an
                           "SELECT count(*) FROM answers JOIN sessions ON sessions.id = session_id "
                           "WHERE user_id = ?", (user.id,))
         assert rows == [(3,)]
+    assert emulator.errors == []
+    assert emulator.unanswered_callback_queries() == []
+
+
+@pytest.mark.parametrize("limit", [RateLimit(per_second=TELEGRAMS_LIMIT, per_chat_per_second=5,
+                                             per_chat_burst=3)], ids=["5-per-chat"])
+async def test_over_the_webhook_a_script_in_one_chat_is_paced_as_when_polling(
+        emulator: BotApiEmulator, settings: Settings, metep: Questionnaire,
+        catalogs: Catalogs) -> None:
+    # Telegram allows this chat 5 messages a second here; the script taps as fast as the bot
+    # answers, which unpaced would be many a second. The webhook worker is the same Application,
+    # with the same limiter, as the polling bot.
+    t = catalogs.translator("en")
+    webhook = WebhookSettings("https://bot.example.org/hook", "127.0.0.1", free_port(),
+                              "traffic-secret")
+    paced = replace(settings, chat_messages_per_second=5, webhook=webhook)
+    emulator.webhook_targets = [f"http://127.0.0.1:{webhook.port}"]
+    application = build_application(paced, metep, catalogs,
+                                    update_processor=emulator.processor)  # type: ignore[attr-defined]
+    user = emulator.user(RESPONDENT, language_code="en")
+    async with serving(application, webhook):
+        await begin(user, catalogs)
+        seen = await answer_all(user, metep, t, stop_after=10)
+
+    assert len(seen) == 10
+    assert len(ok_sends(list(emulator.calls), {user.id})) >= 12  # the screens, then 10 answers
+    assert sum(emulator.refused_by_limit.values()) == 0, "a reply went faster than the chat allows"
+    assert {a.status for a in emulator.webhook_attempts} == {200}
     assert emulator.errors == []
     assert emulator.unanswered_callback_queries() == []
