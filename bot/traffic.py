@@ -98,7 +98,8 @@ class Activity:
     """Whether the bot is busy with someone's update, for bulk sends to give way to it.
 
     The update processor counts the updates being handled; the limiter takes out those only
-    waiting for their chat's turn (they need no CPU). A bulk send about to go waits up to
+    waiting for their chat's turn (they need no CPU), and adds the conversation calls on the
+    wire (inside an update or not). A bulk send about to go waits up to
     ``BULK_YIELD`` seconds for that count to reach zero: in a process that sends hundreds of
     messages a second, the event loop then works on the reply first. Waits are bounded, so a
     steady stream of updates delays each bulk send by at most that much, never starves them.
@@ -107,6 +108,7 @@ class Activity:
     def __init__(self) -> None:
         self._handling = 0
         self._waiting = 0
+        self._replying = 0
         self._quiet = asyncio.Event()
         self._quiet.set()
 
@@ -132,6 +134,17 @@ class Activity:
             self._waiting -= 1
             self._changed()
 
+    @contextmanager
+    def replying(self) -> Iterator[None]:
+        """A conversation call is on the wire (one outside any update too: a slow-down notice)."""
+        self._replying += 1
+        self._changed()
+        try:
+            yield
+        finally:
+            self._replying -= 1
+            self._changed()
+
     async def give_way(self, longest: float) -> None:
         """Wait until no update is being worked on, or ``longest`` seconds."""
         if self._quiet.is_set():
@@ -141,7 +154,7 @@ class Activity:
                 await self._quiet.wait()
 
     def _changed(self) -> None:
-        if self._handling - self._waiting > 0:
+        if self._handling - self._waiting > 0 or self._replying > 0:
             self._quiet.clear()
         else:
             self._quiet.set()
@@ -205,6 +218,9 @@ class TrafficLimiter(BaseRateLimiter[Traffic]):
                 await self._wait(bulk)
                 await self._activity.give_way(self._bulk_yield)
             try:
+                if traffic is Traffic.CONVERSATION:
+                    with self._activity.replying():
+                        return await callback(*args, **kwargs)
                 return await callback(*args, **kwargs)
             except RetryAfter as error:
                 seconds = retry_after_seconds(error)

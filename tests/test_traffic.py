@@ -204,3 +204,32 @@ async def test_bulk_is_held_back_by_updates_for_a_bounded_time_only() -> None:
     with activity.handling():  # an update that never ends
         await asyncio.wait_for(api.call(limiter, "sendMessage", 1000, Traffic.BULK), 1)
     assert len(api.sent) == 1
+
+
+async def test_bulk_gives_way_while_a_reply_is_on_the_wire_outside_any_update() -> None:
+    activity = Activity()
+    limiter = TrafficLimiter(bulk_rate=1000, activity=activity)
+    on_the_wire = asyncio.Event()
+    release = asyncio.Event()
+    sent: list[str] = []
+
+    async def reply() -> bool:
+        on_the_wire.set()
+        await release.wait()
+        sent.append("reply")
+        return True
+
+    async def bulk() -> bool:
+        sent.append("bulk")
+        return True
+
+    replying = asyncio.ensure_future(limiter.process_request(
+        reply, (), {}, "sendMessage", {"chat_id": 7}, None))
+    await on_the_wire.wait()
+    broadcast = asyncio.ensure_future(limiter.process_request(
+        bulk, (), {}, "sendMessage", {"chat_id": 1000}, Traffic.BULK))
+    await asyncio.sleep(0.01)
+    assert sent == [], "a bulk send went out while a reply was on the wire"
+    release.set()
+    await asyncio.gather(replying, broadcast)
+    assert sent == ["reply", "bulk"]
