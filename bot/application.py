@@ -77,6 +77,7 @@ def build_application(settings: Settings, questionnaire: Questionnaire,
         await retention.start(application, db, settings, worker.id)
         await summary_service.catch_up()
         await scheduling.restore(application, db)
+        scheduling.keep_current(application, db)
         digests.start_weekly(application)
         await _register_commands(application, catalogs)
         await broadcaster.start()
