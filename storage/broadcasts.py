@@ -6,7 +6,8 @@ subscriber of that moment has a pending delivery (one INSERT ... SELECT), and 'd
 broadcast of a consultation sends at a time. A delivery is 'sending' from just before its Bot API
 call until the outcome is written right after it: 'sent', 'blocked', 'failed', or 'pending' again
 for a later retry. Whether its subscriber still wants it is checked when it is taken: one who sent
-/stop since Send is 'skipped', one known to have blocked the bot since is 'blocked'.
+/stop since Send is 'skipped', one known to have blocked the bot since is 'blocked'. Which worker
+takes which pending delivery, and what becomes of a dead worker's: storage/delivery_claims.py.
 """
 
 from __future__ import annotations
@@ -242,36 +243,6 @@ class BroadcastRepository:
             f"SELECT {_COLUMNS} FROM broadcasts WHERE finished_at IS NULL"
             " AND status IN ('sending', 'cancelled') ORDER BY id")
         return [_broadcast(row) for row in rows]
-
-    async def requeue_interrupted(self) -> int:
-        """At start-up: deliveries a crash left 'sending' become pending again; how many.
-
-        Nothing of this process is in flight then, so each of them is either undelivered, or
-        delivered without the bot having learnt so. They are sent again (see README, Broadcasts).
-        """
-        rows = await self._backend.fetch(
-            "UPDATE deliveries SET status = 'pending' WHERE status = 'sending' AND broadcast_id IN"
-            " (SELECT id FROM broadcasts WHERE finished_at IS NULL) RETURNING user_id")
-        return len(rows)
-
-    async def pending(self, broadcast_id: int, after: int, limit: int) -> list[Recipient]:
-        """The next pending recipients with a user id above ``after``, while the broadcast sends.
-
-        Whether each still wants it is checked as it is taken (begin_attempt), not here: a batch
-        may wait minutes for its turn.
-        """
-        rows = await self._backend.fetch(
-            "SELECT d.user_id, r.chat_id, r.locale, d.attempts, EXISTS (SELECT 1 FROM sessions AS s"
-            " WHERE s.user_id = d.user_id AND s.consultation_id = b.consultation_id"
-            " AND s.finished_at IS NOT NULL)"
-            " FROM deliveries AS d JOIN respondents AS r ON r.user_id = d.user_id"
-            " JOIN broadcasts AS b ON b.id = d.broadcast_id"
-            " WHERE d.broadcast_id = ?1 AND d.status = 'pending' AND d.user_id > ?2"
-            " AND b.status = 'sending'"
-            " ORDER BY d.user_id LIMIT ?3",
-            (broadcast_id, after, limit),
-        )
-        return [Recipient(row[0], row[1], row[2], row[3], bool(row[4])) for row in rows]
 
     async def begin_attempt(self, broadcast_id: int, user_id: int) -> Taken | None:
         """Take a pending delivery, just before its Bot API call: Taken.SEND marks it 'sending'.

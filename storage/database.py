@@ -11,14 +11,18 @@ from storage.backend import Backend
 from storage.broadcasts import BroadcastRepository
 from storage.clock import Clock, utc_now
 from storage.consultations import ConsultationRepository
+from storage.delivery_claims import DeliveryClaimRepository
+from storage.leases import LeaseRepository
 from storage.privacy import PrivacyRepository
 from storage.respondents import RespondentRepository
 from storage.retention import RetentionRepository
 from storage.roles import InvitationRepository, RoleRepository
 from storage.question_totals import QuestionTotalRepository
 from storage.schema import MIGRATIONS_DIR, load_migrations
+from storage.send_budget import SendBudgetRepository
 from storage.sessions import SessionRepository
 from storage.sqlite import SQLiteBackend
+from storage.workers import WorkerRepository
 from storage.summaries import (
     DigestRepository,
     ExportRepository,
@@ -46,6 +50,11 @@ class Database:
         self.privacy = PrivacyRepository(backend, clock)
         self.retention = RetentionRepository(backend, clock)
         self.question_totals = QuestionTotalRepository(backend, clock)
+        # Several workers sharing the database (migration 0008).
+        self.workers = WorkerRepository(backend, clock)
+        self.leases = LeaseRepository(backend, clock)
+        self.send_budget = SendBudgetRepository(backend, clock)
+        self.delivery_claims = DeliveryClaimRepository(backend)
 
     @classmethod
     async def open(
