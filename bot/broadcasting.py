@@ -59,7 +59,7 @@ from storage import Broadcast, Consultation, Database, DeliveryCounts, RecordNot
 from storage.broadcasts import Taken
 
 from bot.budget import SharedBudget
-from bot.workers import DEAD_AFTER, WorkerIdentity
+from bot.workers import WorkerIdentity
 
 _logger = logging.getLogger(__name__)
 
@@ -119,7 +119,7 @@ class Broadcaster:
         if self._stopping.is_set():
             return
         requeued = await self._db.delivery_claims.requeue_orphaned(
-            self._db.workers.cutoff(DEAD_AFTER), keep=self._worker.id)
+            self._db.workers.cutoff(), keep=self._worker.id)
         if requeued.interrupted:
             _logger.warning("%s deliveries were interrupted mid-send; sending them again",
                             requeued.interrupted)

@@ -28,6 +28,7 @@ from bot.handlers.summaries import render_chart, send_summary, summaries_of
 from bot.summary_screens import digest_heading
 from conversations.roles import Permission, allows
 from storage.summaries import DueDigest
+from storage.workers import DEAD_AFTER
 
 _logger = logging.getLogger(__name__)
 
@@ -102,10 +103,12 @@ async def sweep(application: Application) -> int:
     async with lock:
         services: Services = application.bot_data[SERVICES]
         sent = 0
+        held_elsewhere = False
         for digest in await services.db.digests.due():
             lease = f"digest:{digest.id}"
             if not await services.db.leases.acquire(lease, services.worker.id, LEASE):
-                continue  # another worker is sending it
+                held_elsewhere = True  # another worker is sending it
+                continue
             try:
                 sent += await _send_due(application, services, digest, lease)
             except Exception:  # it stays due; the next sweep tries again, and others go on
@@ -113,7 +116,17 @@ async def sweep(application: Application) -> int:
                                   digest.consultation_id)
             finally:
                 await services.db.leases.release(lease, services.worker.id)
+        if held_elsewhere:
+            _look_again_later(application)
         return sent
+
+
+def _look_again_later(application: Application) -> None:
+    """Sweep again once a worker holding a digest would count as dead: should it have been
+    killed, its digest is sent then rather than at the next hourly sweep."""
+    if application.job_queue is not None:
+        application.job_queue.run_once(_sweep_job, when=DEAD_AFTER + timedelta(seconds=1),
+                                       name=SWEEP_JOB_NAME, job_kwargs=_RUN_HOWEVER_LATE)
 
 
 async def _send_due(application: Application, services: Services, digest: DueDigest,

@@ -1,7 +1,7 @@
 """This process as one of the bot's workers: an identity, and a heartbeat on PTB's JobQueue.
 
 Several `baraza run` processes may serve one bot from one database. Each beats every few
-seconds; one that has not beaten for ``DEAD_AFTER`` is dead (SIGKILLed, its machine gone), and
+seconds; one that has not beaten for ``storage.workers.DEAD_AFTER`` is dead (SIGKILLed, its machine gone), and
 at every beat the living take over what the dead left (see Broadcaster.adopt). A worker that
 stops cleanly retires at once, so that nobody waits for its heartbeat to expire.
 """
@@ -23,8 +23,6 @@ from storage import Database
 _logger = logging.getLogger(__name__)
 
 HEARTBEAT_EVERY = timedelta(seconds=3)
-# Five missed beats: far longer than any pause of a live worker's event loop.
-DEAD_AFTER = timedelta(seconds=15)
 JOB_NAME = "worker:heartbeat"
 
 # Called after each heartbeat: take over what dead workers left.
@@ -68,7 +66,7 @@ class Heartbeat:
         await self._db.workers.beat(self._identity.id, self._identity.name)
         for listener in self._listeners:
             await listener()
-        for dead in await self._db.workers.forget_dead(DEAD_AFTER):
+        for dead in await self._db.workers.forget_dead():
             _logger.warning("Worker %s stopped beating; what it left was taken over", dead)
 
     async def retire(self) -> None:

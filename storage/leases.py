@@ -1,7 +1,9 @@
 """Leases: a job or a role one worker holds at a time, until it lets go or the lease expires.
 
 One statement takes a lease, atomically on SQLite and PostgreSQL alike: the upsert inserts a free
-name, or takes over a held one only when it is the holder's own (a renewal) or has expired.
+name, or takes over a held one only when it is the holder's own (a renewal), has expired, or its
+holder is no longer alive (its heartbeat is older than DEAD_AFTER: killed, or stopped), so that
+what a dead worker was doing is taken over within seconds, not when its lease runs out.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from datetime import timedelta
 
 from storage.backend import Backend
 from storage.clock import Clock
-from storage.workers import millis
+from storage.workers import DEAD_AFTER, millis
 
 
 class LeaseRepository:
@@ -21,15 +23,17 @@ class LeaseRepository:
         self._clock = clock
 
     async def acquire(self, name: str, holder: str, ttl: timedelta) -> bool:
-        """Take (or renew) the lease for ``ttl``; False while another worker holds it."""
+        """Take (or renew) the lease for ``ttl``; False while another live worker holds it."""
         now = millis(self._clock)
         rows = await self._backend.fetch(
             "INSERT INTO leases (name, holder, expires_ms) VALUES (?1, ?2, ?3)"
             " ON CONFLICT (name) DO UPDATE SET holder = excluded.holder,"
             " expires_ms = excluded.expires_ms"
             " WHERE leases.holder = excluded.holder OR leases.expires_ms <= ?4"
+            " OR leases.holder NOT IN (SELECT id FROM workers WHERE beat_ms >= ?5)"
             " RETURNING holder",
-            (name, holder, now + int(ttl.total_seconds() * 1000), now))
+            (name, holder, now + int(ttl.total_seconds() * 1000), now,
+             now - int(DEAD_AFTER.total_seconds() * 1000)))
         return bool(rows)
 
     async def release(self, name: str, holder: str) -> bool:

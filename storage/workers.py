@@ -8,6 +8,10 @@ from datetime import timedelta
 from storage.backend import Backend
 from storage.clock import Clock
 
+# A worker is alive while its last heartbeat is this recent: five missed beats of three seconds,
+# far longer than any pause of a live worker's event loop.
+DEAD_AFTER = timedelta(seconds=15)
+
 
 def millis(clock: Clock) -> int:
     """The clock's time in milliseconds since the Unix epoch (the unit of worker and lease times)."""
@@ -42,19 +46,19 @@ class WorkerRepository:
         """The worker stops: the others treat whatever it left as a dead worker's, at once."""
         await self._backend.fetch("DELETE FROM workers WHERE id = ?", (worker_id,))
 
-    async def alive(self, dead_after: timedelta) -> list[Worker]:
+    async def alive(self, dead_after: timedelta = DEAD_AFTER) -> list[Worker]:
         """Workers that beat within ``dead_after``, by id."""
         rows = await self._backend.fetch(
             "SELECT id, name, beat_ms FROM workers WHERE beat_ms >= ? ORDER BY id",
             (self.cutoff(dead_after),))
         return [Worker(row[0], row[1], int(row[2])) for row in rows]
 
-    async def forget_dead(self, dead_after: timedelta) -> list[str]:
+    async def forget_dead(self, dead_after: timedelta = DEAD_AFTER) -> list[str]:
         """Remove the workers that stopped beating; their ids."""
         rows = await self._backend.fetch(
             "DELETE FROM workers WHERE beat_ms < ? RETURNING id", (self.cutoff(dead_after),))
         return sorted(row[0] for row in rows)
 
-    def cutoff(self, dead_after: timedelta) -> int:
+    def cutoff(self, dead_after: timedelta = DEAD_AFTER) -> int:
         """The oldest heartbeat (in milliseconds) of a worker still alive."""
         return millis(self._clock) - int(dead_after.total_seconds() * 1000)

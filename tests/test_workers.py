@@ -65,7 +65,14 @@ def worker(db: Database, questionnaire: Questionnaire, catalogs: Catalogs,
     turns = Turns(db, Flow(questionnaire), catalogs)
     services = Services(turns, catalogs, summaries=SummaryService(turns, 2),
                         status_listeners=listeners, worker=WorkerIdentity())
-    return SimpleNamespace(bot=RecordingBot(), bot_data={SERVICES: services})
+    return SimpleNamespace(bot=RecordingBot(), bot_data={SERVICES: services}, job_queue=None)
+
+
+async def alive(*applications: SimpleNamespace) -> None:
+    """The workers' first heartbeats: from now on they count as alive."""
+    for application in applications:
+        services: Services = application.bot_data[SERVICES]
+        await services.db.workers.beat(services.worker.id, services.worker.name)
 
 
 async def test_two_workers_sweeping_at_once_send_each_digest_once(
@@ -81,6 +88,7 @@ async def test_two_workers_sweeping_at_once_send_each_digest_once(
     await db.sessions.move(session.id, None, finished=True)
     await db.consultations.set_status(made.id, "closed")
     a, b = (worker(d, mini, catalogs) for d in two)
+    await alive(a, b)
 
     sent = await asyncio.gather(digests.sweep(a), digests.sweep(b))  # type: ignore[arg-type]
 
@@ -112,6 +120,8 @@ async def test_a_change_due_on_two_workers_happens_once(
 async def test_retention_runs_once_when_two_workers_start_together(
         two: tuple[Database, Database], caplog: pytest.LogCaptureFixture) -> None:
     settings = Settings(token="1:T", database=Path("unused"))
+    for db, worker_id in zip(two, "ab"):
+        await db.workers.beat(worker_id, "host")
     with caplog.at_level(logging.INFO, logger="bot.retention"):
         await asyncio.gather(retention.apply(two[0], settings, "a"),
                              retention.apply(two[1], settings, "b"))
@@ -145,8 +155,12 @@ async def test_two_workers_share_a_broadcast_and_send_to_each_subscriber_once(
         two: tuple[Database, Database]) -> None:
     broadcast_id = await broadcast_to_subscribers(two[0])
     bots = [RecordingBot(), RecordingBot()]
-    senders = [Broadcaster(bot, db, Catalogs.load(), POLICY, rate=2000)  # type: ignore[arg-type]
-               for bot, db in zip(bots, two)]
+    identities = [WorkerIdentity(), WorkerIdentity()]
+    for identity in identities:  # registered, as every worker is before it sends
+        await two[0].workers.beat(identity.id, identity.name)
+    senders = [Broadcaster(bot, db, Catalogs.load(), POLICY,  # type: ignore[arg-type]
+                           worker=identity, rate=2000)
+               for bot, db, identity in zip(bots, two, identities)]
 
     for sender in senders:
         await sender.start()

@@ -50,6 +50,8 @@ async def test_a_worker_is_alive_until_its_heartbeat_is_too_old(
 async def test_a_lease_is_held_by_one_worker_until_released_or_expired(
         db: Database, clock: TickingClock) -> None:
     minute = timedelta(minutes=1)
+    for worker in ("a", "b"):
+        await db.workers.beat(worker, "host")
     assert await db.leases.acquire("digest:1", "a", minute)
     assert not await db.leases.acquire("digest:1", "b", minute)
     assert await db.leases.acquire("digest:1", "a", minute), "its holder renews it"
@@ -59,9 +61,25 @@ async def test_a_lease_is_held_by_one_worker_until_released_or_expired(
     assert await db.leases.release("digest:1", "a")
     assert await db.leases.acquire("digest:1", "b", minute)
 
-    clock.advance(minutes=2)
+    clock.advance(seconds=70)  # b's lease runs out, though b is alive
+    for worker in ("a", "b"):
+        await db.workers.beat(worker, "host")
     assert await db.leases.holder("digest:1") is None
     assert await db.leases.acquire("digest:1", "a", minute), "an expired lease is taken over"
+
+
+async def test_a_dead_workers_lease_is_taken_over_before_it_expires(
+        db: Database, clock: TickingClock) -> None:
+    await db.workers.beat("a", "host:1")
+    assert await db.leases.acquire("digest:1", "a", timedelta(hours=1))
+    await db.workers.beat("b", "host:2")
+    assert not await db.leases.acquire("digest:1", "b", timedelta(hours=1))
+
+    clock.advance(seconds=20)  # a stopped beating (killed); b goes on
+    await db.workers.beat("b", "host:2")
+
+    assert await db.leases.acquire("digest:1", "b", timedelta(hours=1))
+    assert await db.leases.holder("digest:1") == "b"
 
 
 async def test_the_bulk_budget_grants_whole_batches_and_refills_at_its_rate(
