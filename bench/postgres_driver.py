@@ -9,6 +9,8 @@ that drift on a shared machine hits both alike. Reported: transactions per secon
 process's CPU milliseconds per transaction (the bot's cost; the server's is not counted), and
 psycopg's figures as a ratio of asyncpg's measured in the same run.
 
+psycopg is not one of Baraza's dependencies: ``pip install 'psycopg[binary]' psycopg_pool`` first.
+
     scripts/throwaway-postgres python bench/postgres_driver.py            # ~1 min
     python bench/postgres_driver.py --url postgresql://user@host/db --seconds 5
 """

@@ -1,0 +1,58 @@
+"""PostgreSQL for the tests: the cluster named by BARAZA_TEST_POSTGRES, a fresh database per test.
+
+``scripts/throwaway-postgres python -m pytest`` starts a cluster and sets the variable (``.ci/run``
+does). Without it a test that needs PostgreSQL skips, saying so, except under CI=true, where it
+fails: CI must never pass by skipping the second database.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+import pytest
+
+URL_VARIABLE = "BARAZA_TEST_POSTGRES"
+
+
+def server_url() -> str:
+    """The test cluster's URL; skips the test (fails it under CI) when there is none."""
+    url = os.environ.get(URL_VARIABLE)
+    if url:
+        return url
+    message = (f"no PostgreSQL to test against: {URL_VARIABLE} is not set "
+               "(run the tests under scripts/throwaway-postgres)")
+    if os.environ.get("CI") == "true":
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+def with_database(url: str, name: str) -> str:
+    """``url`` naming the database ``name`` instead of its own."""
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path=f"/{name}"))
+
+
+@asynccontextmanager
+async def fresh_database(template: str | None = None) -> AsyncIterator[str]:
+    """A new empty database (or a copy of ``template``) on the test cluster, dropped afterwards."""
+    server = server_url()
+    name = f"baraza_test_{uuid.uuid4().hex[:12]}"
+    admin = await asyncpg.connect(server)
+    try:
+        copy = f" TEMPLATE {template}" if template else ""
+        await admin.execute(f"CREATE DATABASE {name}{copy}")
+    finally:
+        await admin.close()
+    try:
+        yield with_database(server, name)
+    finally:
+        admin = await asyncpg.connect(server)
+        try:
+            await admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        finally:
+            await admin.close()
