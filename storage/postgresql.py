@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from importlib import resources
 from importlib.resources.abc import Traversable
@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 import asyncpg
 
 from storage.backend import Dialect, Params, Row
-from storage.errors import DuplicateKey, MissingParent, StorageError, ConstraintViolated
+from storage.errors import ConstraintViolated, DuplicateKey, MissingParent, StorageError
 from storage.schema import Migration, load_migrations
 
 MIGRATIONS_DIR: Traversable = resources.files("storage") / "migrations" / "postgresql"
@@ -65,13 +65,17 @@ class PostgresBackend:
     async def open(
         cls,
         url: str,
+        migrations: Sequence[Migration] | None = None,
         *,
-        migrations_dir: Traversable = MIGRATIONS_DIR,
         min_size: int = 1,
         max_size: int = 10,
     ) -> PostgresBackend:
-        """Connect to the database at ``url`` and bring its schema up to date."""
-        migrations = load_migrations(migrations_dir)
+        """Connect to the database at ``url`` and bring its schema up to date.
+
+        ``migrations`` defaults to the shipped PostgreSQL ones.
+        """
+        if migrations is None:
+            migrations = load_migrations(MIGRATIONS_DIR)
         name = describe(url)
         try:
             pool = await asyncpg.create_pool(
@@ -170,7 +174,7 @@ class PostgresBackend:
         """Wait for open transactions to end, then release the connections."""
         await self._pool.close()
 
-    async def _migrate(self, migrations: tuple[Migration, ...]) -> int:
+    async def _migrate(self, migrations: Sequence[Migration]) -> int:
         """Apply the migrations the database lacks, each in one transaction; return the version."""
         latest = len(migrations)
         async with self._pool.acquire() as connection:

@@ -49,7 +49,7 @@ async def url() -> AsyncIterator[str]:
 @pytest.fixture
 async def backend(url: str, tmp_path: Path) -> AsyncIterator[PostgresBackend]:
     directory = migrations(tmp_path, **{"0001_family.sql": PARENTS_AND_CHILDREN})
-    opened = await PostgresBackend.open(url, migrations_dir=directory)
+    opened = await PostgresBackend.open(url, load_migrations(directory))
     yield opened
     await opened.close()
 
@@ -375,13 +375,13 @@ async def test_reopening_applies_only_the_migrations_a_database_lacks(
     url: str, tmp_path: Path
 ) -> None:
     directory = migrations(tmp_path, **{"0001_family.sql": PARENTS_AND_CHILDREN})
-    await (await PostgresBackend.open(url, migrations_dir=directory)).close()
+    await (await PostgresBackend.open(url, load_migrations(directory))).close()
     migrations(tmp_path, **{"0002_seed.sql": "INSERT INTO parents VALUES (1, 'Amina');"})
 
     for _ in range(2):
-        await (await PostgresBackend.open(url, migrations_dir=directory)).close()
+        await (await PostgresBackend.open(url, load_migrations(directory))).close()
 
-    backend = await PostgresBackend.open(url, migrations_dir=directory)
+    backend = await PostgresBackend.open(url, load_migrations(directory))
     try:
         assert (await backend.schema_version(), await names(backend)) == (2, ["Amina"])
     finally:
@@ -395,7 +395,7 @@ async def test_a_failing_migration_applies_nothing_of_itself(url: str, tmp_path:
     })
 
     with pytest.raises(StorageError, match="0002_broken.sql"):
-        await PostgresBackend.open(url, migrations_dir=directory)
+        await PostgresBackend.open(url, load_migrations(directory))
 
     connection = await asyncpg.connect(url)
     try:
@@ -408,7 +408,7 @@ async def test_a_failing_migration_applies_nothing_of_itself(url: str, tmp_path:
 
 async def test_refuses_a_database_written_by_a_newer_baraza(url: str, tmp_path: Path) -> None:
     directory = migrations(tmp_path, **{"0001_family.sql": PARENTS_AND_CHILDREN})
-    await (await PostgresBackend.open(url, migrations_dir=directory)).close()
+    await (await PostgresBackend.open(url, load_migrations(directory))).close()
     connection = await asyncpg.connect(url)
     try:
         await connection.execute(
@@ -417,4 +417,4 @@ async def test_refuses_a_database_written_by_a_newer_baraza(url: str, tmp_path: 
         await connection.close()
 
     with pytest.raises(StorageError, match="newer Baraza"):
-        await PostgresBackend.open(url, migrations_dir=directory)
+        await PostgresBackend.open(url, load_migrations(directory))
