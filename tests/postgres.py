@@ -16,6 +16,8 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 import pytest
 
+from storage.postgresql import to_numbered
+
 URL_VARIABLE = "BARAZA_TEST_POSTGRES"
 
 
@@ -38,14 +40,13 @@ def with_database(url: str, name: str) -> str:
 
 
 @asynccontextmanager
-async def fresh_database(template: str | None = None) -> AsyncIterator[str]:
-    """A new empty database (or a copy of ``template``) on the test cluster, dropped afterwards."""
+async def fresh_database() -> AsyncIterator[str]:
+    """A new empty database on the test cluster, dropped afterwards."""
     server = server_url()
     name = f"baraza_test_{uuid.uuid4().hex[:12]}"
     admin = await asyncpg.connect(server)
     try:
-        copy = f" TEMPLATE {template}" if template else ""
-        await admin.execute(f"CREATE DATABASE {name}{copy}")
+        await admin.execute(f"CREATE DATABASE {name}")
     finally:
         await admin.close()
     try:
@@ -56,3 +57,13 @@ async def fresh_database(template: str | None = None) -> AsyncIterator[str]:
             await admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
         finally:
             await admin.close()
+
+
+async def query(url: str, sql: str, params: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
+    """Run one statement (SQLite's placeholders) over a connection of its own, as a witness."""
+    connection = await asyncpg.connect(url)
+    try:
+        return [tuple(row) for row in await connection.fetch(to_numbered(sql), *params)]
+    finally:
+        await connection.close()
+
