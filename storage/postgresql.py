@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import re
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from importlib import resources
@@ -102,7 +103,7 @@ class PostgresBackend:
 
     async def fetch(self, sql: str, params: Params = ()) -> list[Row]:
         """Run one statement and return its rows (a write's rows come from ``RETURNING``)."""
-        query = to_numbered(sql)
+        query = to_postgres(sql)
         held = self._held.get(asyncio.current_task())  # type: ignore[arg-type]
         try:
             if held is not None:
@@ -114,7 +115,7 @@ class PostgresBackend:
 
     async def execute_many(self, sql: str, rows: Iterable[Params]) -> None:
         """Run one write statement once for each parameter row (all or none of them)."""
-        query = to_numbered(sql)
+        query = to_postgres(sql)
         rows = list(rows)
         if not rows:
             return
@@ -253,12 +254,18 @@ async def _end_transaction(connection: asyncpg.Connection) -> None:
         await connection.execute("ROLLBACK")
 
 
-@functools.lru_cache(maxsize=4096)
-def to_numbered(sql: str) -> str:
-    """SQLite's placeholders (``?`` in order, ``?N`` by number) as PostgreSQL's ``$N``.
+_INDEXED_BY = re.compile(r"INDEXED\s+BY\s+\w+\s*", re.IGNORECASE)
 
-    A bare ``?`` takes the number after the largest one so far, as in SQLite. Placeholders are
-    not looked for inside string literals, quoted identifiers or comments.
+
+@functools.lru_cache(maxsize=4096)
+def to_postgres(sql: str) -> str:
+    """A statement written for SQLite as PostgreSQL takes it.
+
+    SQLite's placeholders (``?`` in order, ``?N`` by number) become ``$N``; a bare ``?`` takes the
+    number after the largest one so far, as in SQLite. SQLite's planner hints (``INDEXED BY
+    name``, which repositories give where SQLite would pick a worse index) are dropped:
+    PostgreSQL's planner chooses from statistics. Literals, quoted identifiers and comments are
+    left as they are.
     """
     out: list[str] = []
     largest = 0
@@ -286,6 +293,10 @@ def to_numbered(sql: str) -> str:
             end = n if end < 0 else end + 2
             out.append(sql[i:end])
             i = end
+        elif char in "Ii" and (i == 0 or not (sql[i - 1].isalnum() or sql[i - 1] == "_")) and (
+            hint := _INDEXED_BY.match(sql, i)
+        ):
+            i = hint.end()
         elif char == "?":
             end = i + 1
             while end < n and sql[end].isdigit():

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 import pytest
 
-from storage.postgresql import to_numbered
+from storage.postgresql import to_postgres
 
 URL_VARIABLE = "BARAZA_TEST_POSTGRES"
 
@@ -63,7 +63,7 @@ async def query(url: str, sql: str, params: tuple[object, ...] = ()) -> list[tup
     """Run one statement (SQLite's placeholders) over a connection of its own, as a witness."""
     connection = await asyncpg.connect(url)
     try:
-        return [tuple(row) for row in await connection.fetch(to_numbered(sql), *params)]
+        return [tuple(row) for row in await connection.fetch(to_postgres(sql), *params)]
     finally:
         await connection.close()
 

@@ -12,7 +12,7 @@ import pytest
 
 from storage.backend import Dialect
 from storage.errors import ConstraintViolated, DuplicateKey, MissingParent, StorageError
-from storage.postgresql import MIGRATIONS_DIR, PostgresBackend, describe, to_numbered
+from storage.postgresql import MIGRATIONS_DIR, PostgresBackend, describe, to_postgres
 from storage.schema import MIGRATIONS_DIR as SQLITE_MIGRATIONS_DIR
 from storage.schema import load_migrations
 from tests.postgres import fresh_database
@@ -62,23 +62,30 @@ async def names(backend: PostgresBackend) -> list[str]:
 
 
 def test_bare_placeholders_are_numbered_in_order() -> None:
-    assert to_numbered("SELECT ? + ?, ?") == "SELECT $1 + $2, $3"
+    assert to_postgres("SELECT ? + ?, ?") == "SELECT $1 + $2, $3"
 
 
 def test_numbered_placeholders_keep_their_number_and_may_repeat() -> None:
-    assert to_numbered("UPDATE t SET a = ?2 WHERE b = ?1 OR c = ?2") == (
+    assert to_postgres("UPDATE t SET a = ?2 WHERE b = ?1 OR c = ?2") == (
         "UPDATE t SET a = $2 WHERE b = $1 OR c = $2")
 
 
 def test_a_bare_placeholder_after_numbered_ones_takes_the_next_number_as_in_sqlite() -> None:
-    assert to_numbered("SELECT ?3, ?, ?1, ?") == "SELECT $3, $4, $1, $5"
+    assert to_postgres("SELECT ?3, ?, ?1, ?") == "SELECT $3, $4, $1, $5"
 
 
 def test_question_marks_in_literals_identifiers_and_comments_are_left_alone() -> None:
     sql = "SELECT 'why?', 'it''s ?', \"odd?\" -- a ? here\n, ? /* and ? */ , ?"
 
-    assert to_numbered(sql) == (
+    assert to_postgres(sql) == (
         "SELECT 'why?', 'it''s ?', \"odd?\" -- a ? here\n, $1 /* and ? */ , $2")
+
+
+def test_sqlites_index_hints_are_dropped_for_postgresqls_planner() -> None:
+    assert to_postgres(
+        "SELECT id FROM digests INDEXED BY digests_due WHERE note = 'indexed by x' ORDER BY id"
+    ) == "SELECT id FROM digests WHERE note = 'indexed by x' ORDER BY id"
+    assert to_postgres("SELECT reINDEXED BY y FROM t") == "SELECT reINDEXED BY y FROM t"
 
 
 async def test_numbered_placeholders_bind_one_parameter_in_several_places(
