@@ -9,6 +9,9 @@ from pathlib import Path
 import pytest
 
 from storage import Database
+from storage.backend import Backend
+from storage.schema import load_migrations
+from storage.sqlite import SQLiteBackend
 
 START = datetime(2025, 1, 1, tzinfo=UTC)
 
@@ -60,3 +63,11 @@ async def file_db(db_path: Path, clock: TickingClock) -> AsyncIterator[Database]
     database = await with_consultations(await Database.open(db_path, clock=clock))
     yield database
     await database.close()
+
+
+@pytest.fixture
+async def backend() -> AsyncIterator[Backend]:
+    """A backend on a new database with the current schema, for the backend contract."""
+    opened = await SQLiteBackend.open(":memory:", load_migrations())
+    yield opened
+    await opened.close()

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import shutil
-import sqlite3
 from pathlib import Path
 
 import pytest
 
-from storage import Broadcast, Database, DeliveryCounts, RecordNotFound, Recipient
+from storage import Broadcast, Database, DeliveryCounts, DuplicateKey, RecordNotFound, Recipient
 from storage.broadcasts import AlreadySending, Audience, Taken
 from storage.schema import MIGRATIONS_DIR, load_migrations
 from tests.storage.conftest import METEP, PILOT, TickingClock, with_consultations
@@ -366,15 +365,15 @@ async def test_only_one_broadcast_of_a_consultation_sends_at_a_time(db: Database
     assert await db.broadcasts.start((await draft(db, METEP)).id) == 1
 
 
-async def test_the_schema_itself_refuses_a_second_sending_broadcast(
-        file_db: Database, db_path: Path) -> None:
-    await file_db.consultations.set_status(METEP, "open")
-    await subscriber(file_db, 2)
-    await sending(file_db)
-    second = await draft(file_db)
+async def test_the_schema_itself_refuses_a_second_sending_broadcast(db: Database) -> None:
+    await db.consultations.set_status(METEP, "open")
+    await subscriber(db, 2)
+    await sending(db)
+    second = await draft(db)
 
-    with pytest.raises(sqlite3.IntegrityError, match="UNIQUE"):
-        query_file(db_path, "UPDATE broadcasts SET status = 'sending' WHERE id = ?", (second.id,))
+    with pytest.raises(DuplicateKey):
+        await db.backend.fetch("UPDATE broadcasts SET status = 'sending' WHERE id = ?",
+                               (second.id,))
 
 
 async def test_the_last_announcement_of_a_consultation(db: Database) -> None:
