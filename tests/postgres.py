@@ -11,6 +11,7 @@ import os
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
@@ -19,6 +20,8 @@ import pytest
 from storage.postgresql import to_postgres
 
 URL_VARIABLE = "BARAZA_TEST_POSTGRES"
+# The engines a storage or end-to-end test runs on, one after the other (fixture params).
+DIALECTS = ("sqlite", "postgresql")
 
 
 def server_url() -> str:
@@ -67,3 +70,14 @@ async def query(url: str, sql: str, params: tuple[object, ...] = ()) -> list[tup
     finally:
         await connection.close()
 
+
+
+@asynccontextmanager
+async def database_location(dialect: str, directory: Path | None = None) -> AsyncIterator[str | Path]:
+    """Where a new database of ``dialect`` lives: an SQLite file in ``directory`` (in memory
+    without one), or a fresh PostgreSQL database's URL."""
+    if dialect == "postgresql":
+        async with fresh_database() as url:
+            yield url
+    else:
+        yield ":memory:" if directory is None else directory / "baraza.db"

@@ -224,6 +224,33 @@ async def test_execute_many_writes_every_row_or_none(backend: PostgresBackend) -
     assert await names(backend) == ["Amina", "Baraka"]
 
 
+async def test_a_transaction_cancelled_while_waiting_for_a_connection_leaves_none_open(
+    url: str, tmp_path: Path
+) -> None:
+    directory = migrations(tmp_path, **{"0001_family.sql": PARENTS_AND_CHILDREN})
+    backend = await PostgresBackend.open(url, load_migrations(directory), min_size=1, max_size=1)
+    try:
+        busy = asyncio.create_task(backend.fetch("SELECT pg_sleep(0.2)"))
+        await asyncio.sleep(0.05)  # the only connection is taken
+
+        async def begins() -> None:
+            async with backend.transaction():
+                await backend.fetch("INSERT INTO parents (id, name) VALUES (?, ?)", (1, "Amina"))
+
+        beginning = asyncio.create_task(begins())
+        await asyncio.sleep(0.02)
+        beginning.cancel()
+        await asyncio.gather(busy, beginning, return_exceptions=True)
+
+        async with asyncio.timeout(10):
+            async with backend.transaction():
+                await backend.fetch("INSERT INTO parents (id, name) VALUES (?, ?)", (2, "Baraka"))
+        assert beginning.cancelled()
+        assert await names(backend) == ["Baraka"]
+    finally:
+        await backend.close()
+
+
 async def test_close_waits_for_an_open_transaction_to_end(backend: PostgresBackend) -> None:
     inside, finish = asyncio.Event(), asyncio.Event()
 
