@@ -8,9 +8,10 @@ fails: CI must never pass by skipping the second database.
 from __future__ import annotations
 
 import os
+import sqlite3
 import uuid
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, closing
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -81,3 +82,26 @@ async def database_location(dialect: str, directory: Path | None = None) -> Asyn
             yield url
     else:
         yield ":memory:" if directory is None else directory / "baraza.db"
+
+
+async def query_database(location: Path | str, sql: str,
+                         params: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
+    """One statement on either engine's database, over a connection of its own, as a witness."""
+    if isinstance(location, str) and location.startswith("postgresql://"):
+        return await query(location, sql, params)
+    with closing(sqlite3.connect(location, isolation_level=None)) as witness:
+        return witness.execute(sql, params).fetchall()
+
+
+async def stored_anywhere(location: Path | str, text: str) -> bool:
+    """Whether ``text`` is in the database at all: its files' bytes, or any row of any table."""
+    if isinstance(location, str) and location.startswith("postgresql://"):
+        tables = await query(location, "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+        for (table,) in tables:
+            if await query(location, f"SELECT 1 FROM {table} AS r WHERE strpos(r::text, ?) > 0",
+                           (text,)):
+                return True
+        return False
+    path = Path(location)
+    return any(text.encode() in file.read_bytes()
+               for file in (path, path.with_name(path.name + "-wal")) if file.exists())
