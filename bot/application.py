@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -46,6 +47,7 @@ from conversations.extract import message_context
 from conversations.flow import Flow
 from conversations.model import Questionnaire
 from storage import ConsultationText, Database
+from storage.postgresql import describe
 
 _logger = logging.getLogger(__name__)
 HEARTBEAT = "baraza.heartbeat"
@@ -83,7 +85,7 @@ def build_application(settings: Settings, questionnaire: Questionnaire,
         await broadcaster.start()
         heartbeat.start(application)
         _logger.info("Baraza started: questionnaire %s v%s, database %s",
-                     questionnaire.id, questionnaire.version, settings.database)
+                     questionnaire.id, questionnaire.version, _database_name(settings.database))
 
     async def post_stop(application: Application) -> None:
         services: Services | None = application.bot_data.get(SERVICES)
@@ -213,3 +215,8 @@ async def running(application: Application, poll_timeout: float = 10) -> AsyncIt
         await application.shutdown()
         if application.post_shutdown:
             await application.post_shutdown(application)
+
+
+def _database_name(location: Path | str) -> str:
+    """The database for the log: a path, or a PostgreSQL URL without its password."""
+    return describe(location) if isinstance(location, str) else str(location)

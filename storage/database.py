@@ -17,6 +17,8 @@ from storage.privacy import PrivacyRepository
 from storage.respondents import RespondentRepository
 from storage.retention import RetentionRepository
 from storage.roles import InvitationRepository, RoleRepository
+from storage.postgresql import MIGRATIONS_DIR as POSTGRESQL_MIGRATIONS_DIR
+from storage.postgresql import PostgresBackend, is_postgres_url
 from storage.question_totals import QuestionTotalRepository
 from storage.schema import MIGRATIONS_DIR, load_migrations
 from storage.send_budget import SendBudgetRepository
@@ -59,13 +61,24 @@ class Database:
     @classmethod
     async def open(
         cls,
-        path: str | Path,
+        location: str | Path,
         *,
-        migrations_dir: Traversable = MIGRATIONS_DIR,
+        migrations_dir: Traversable | None = None,
         clock: Clock = utc_now,
     ) -> Database:
-        """Open the SQLite database at ``path`` (or ":memory:"), bringing its schema up to date."""
-        backend = await SQLiteBackend.open(path, load_migrations(migrations_dir))
+        """Open the database, bringing its schema up to date.
+
+        ``location`` is a PostgreSQL URL (``postgresql://user:password@host:port/dbname``) or an
+        SQLite file's path (or ":memory:"). ``migrations_dir`` defaults to that dialect's
+        shipped migrations.
+        """
+        backend: Backend
+        if isinstance(location, str) and is_postgres_url(location):
+            backend = await PostgresBackend.open(
+                location, load_migrations(migrations_dir or POSTGRESQL_MIGRATIONS_DIR))
+        else:
+            backend = await SQLiteBackend.open(
+                location, load_migrations(migrations_dir or MIGRATIONS_DIR))
         return cls(backend, clock)
 
     @property
@@ -76,8 +89,9 @@ class Database:
     def transaction(self) -> AbstractAsyncContextManager[None]:
         """Make the repository writes inside commit together or not at all.
 
-        Other tasks' writes wait until it ends, so keep it short: no network calls inside. A nested
-        ``transaction()`` in the same task joins this one; it is no savepoint.
+        Keep it short, no network calls inside: on SQLite other tasks' statements wait until it
+        ends; on PostgreSQL the rows it wrote stay locked until then. A nested ``transaction()``
+        in the same task joins this one; it is no savepoint.
         """
         return self._backend.transaction()
 
@@ -86,5 +100,5 @@ class Database:
         return await self._backend.schema_version()
 
     async def close(self) -> None:
-        """Close the connection once any open transaction has ended."""
+        """Close the connections once any open transaction has ended."""
         await self._backend.close()

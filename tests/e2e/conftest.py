@@ -20,6 +20,7 @@ from bot.ordering import PerUserUpdateProcessor
 from conversations.loader import load_questionnaire
 from conversations.model import Questionnaire
 from emulator import BotApiEmulator, RateLimit
+from tests.postgres import DIALECTS, database_location
 
 TOKEN = "424242:E2E-TEST"
 
@@ -70,11 +71,18 @@ async def emulator() -> AsyncIterator[BotApiEmulator]:
         yield emu
 
 
+@pytest.fixture(params=DIALECTS)
+async def database(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Path | str]:
+    """The bot's database (BARAZA_DB): an SQLite file, then a fresh PostgreSQL database."""
+    async with database_location(request.param, tmp_path) as location:
+        yield location
+
+
 @pytest.fixture
-def settings(emulator: BotApiEmulator, tmp_path: Path) -> Settings:
+def settings(emulator: BotApiEmulator, database: Path | str) -> Settings:
     # The emulator does not limit by default; a high rate keeps the limiter in the path
     # without making 50 concurrent respondents wait for Telegram's 30 messages a second.
-    return Settings(token=TOKEN, api_url=emulator.api_root, database=tmp_path / "baraza.db",
+    return Settings(token=TOKEN, api_url=emulator.api_root, database=database,
                     moderators=frozenset({1}), messages_per_second=1000)
 
 
@@ -93,7 +101,7 @@ async def bot(emulator: BotApiEmulator, settings: Settings, metep: Questionnaire
 class BotProcess:
     """``python -m bot run`` in its own process, against the emulator."""
 
-    def __init__(self, emulator: BotApiEmulator, database: Path) -> None:
+    def __init__(self, emulator: BotApiEmulator, database: Path | str) -> None:
         self.env = {**os.environ, "TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_API_URL": emulator.api_root,
                     "BARAZA_DB": str(database), "BARAZA_LOG_LEVEL": "WARNING"}
         self.process: asyncio.subprocess.Process | None = None

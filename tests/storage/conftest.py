@@ -1,4 +1,9 @@
-"""Fixtures for the storage tests: databases in memory and on disk, and a clock that ticks."""
+"""Fixtures for the storage tests: databases in memory and on disk, and a clock that ticks.
+
+``db`` and ``backend`` are each SQLite's (in memory) and PostgreSQL's (a fresh database on the
+test cluster) in turn; a test about one engine only parametrizes them itself
+(``@pytest.mark.parametrize("db", ["sqlite"], indirect=True)``).
+"""
 
 from __future__ import annotations
 
@@ -10,8 +15,7 @@ import pytest
 
 from storage import Database
 from storage.backend import Backend
-from storage.schema import load_migrations
-from storage.sqlite import SQLiteBackend
+from tests.postgres import DIALECTS, database_location
 
 START = datetime(2025, 1, 1, tzinfo=UTC)
 
@@ -46,11 +50,13 @@ async def with_consultations(database: Database) -> Database:
     return database
 
 
-@pytest.fixture
-async def db(clock: TickingClock) -> AsyncIterator[Database]:
-    database = await with_consultations(await Database.open(":memory:", clock=clock))
-    yield database
-    await database.close()
+@pytest.fixture(params=DIALECTS)
+async def db(request: pytest.FixtureRequest, clock: TickingClock) -> AsyncIterator[Database]:
+    """A new database with the current schema and two consultations, on each dialect in turn."""
+    async with database_location(request.param) as location:
+        database = await with_consultations(await Database.open(location, clock=clock))
+        yield database
+        await database.close()
 
 
 @pytest.fixture
@@ -65,9 +71,10 @@ async def file_db(db_path: Path, clock: TickingClock) -> AsyncIterator[Database]
     await database.close()
 
 
-@pytest.fixture
-async def backend() -> AsyncIterator[Backend]:
+@pytest.fixture(params=DIALECTS)
+async def backend(request: pytest.FixtureRequest) -> AsyncIterator[Backend]:
     """A backend on a new database with the current schema, for the backend contract."""
-    opened = await SQLiteBackend.open(":memory:", load_migrations())
-    yield opened
-    await opened.close()
+    async with database_location(request.param) as location:
+        database = await Database.open(location)
+        yield database.backend
+        await database.close()

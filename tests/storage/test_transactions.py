@@ -100,6 +100,13 @@ async def test_a_cancelled_transaction_rolls_back_and_frees_the_database(
     assert (await current(db)).cursor == "q2"
 
 
+# SQLite's one connection runs one transaction at a time. PostgreSQL runs them side by side, each
+# on a connection of its own; what keeps one respondent's updates apart there is the row lock the
+# update's claim takes (UPDATE respondents ... WHERE user_id = ?), held until the commit.
+SQLITE_ONLY = pytest.mark.parametrize("db", ["sqlite"], indirect=True)
+
+
+@SQLITE_ONLY
 async def test_concurrent_transactions_never_interleave(db: Database, session: Session) -> None:
     events: list[str] = []
 
@@ -117,6 +124,28 @@ async def test_concurrent_transactions_never_interleave(db: Database, session: S
     assert set((await current(db)).answers) == {"a", "b"}
 
 
+async def test_transactions_of_one_respondent_queue_behind_its_claimed_row(
+    db: Database, session: Session
+) -> None:
+    events: list[str] = []
+
+    async def handle(name: str, update_id: int, pause: float) -> None:
+        await asyncio.sleep(pause)
+        async with db.transaction():
+            await db.respondents.claim_update(USER, update_id)
+            events.append(f"{name} claimed")
+            await asyncio.sleep(0.05)  # let the other task run, if it could
+            await db.sessions.save_answer(session.id, Answer(name, option_id="yes"), 1)
+            events.append(f"{name} ends")
+
+    await asyncio.gather(handle("a", 1, 0), handle("b", 2, 0.01))
+
+    assert events == ["a claimed", "a ends", "b claimed", "b ends"]
+    assert (await respondent(db)).last_update_id == 2
+    assert set((await current(db)).answers) == {"a", "b"}
+
+
+@SQLITE_ONLY
 async def test_concurrent_read_modify_write_transactions_lose_no_update(db: Database) -> None:
     await db.respondents.ensure(USER, chat_id=70)
 
