@@ -47,16 +47,21 @@ class DeliveryClaimRepository:
 
         In user order; whether each subscriber still wants it is checked when it is begun.
         """
-        skip_locked = " FOR UPDATE SKIP LOCKED" if self._backend.dialect is Dialect.POSTGRESQL else ""
+        picked = ("SELECT d.user_id FROM deliveries AS d"
+                  " WHERE d.broadcast_id = ?1 AND d.status = 'pending' AND d.worker_id IS NULL"
+                  " AND EXISTS (SELECT 1 FROM broadcasts AS b WHERE b.id = ?1"
+                  " AND b.status = 'sending') ORDER BY d.user_id LIMIT ?3")
+        if self._backend.dialect is Dialect.POSTGRESQL:
+            # ARRAY(...) runs the locking SELECT once; as an IN (...) semi-join PostgreSQL may run
+            # it again for each row, each time past the rows this statement already took.
+            among = f"= ANY(ARRAY({picked} FOR UPDATE OF d SKIP LOCKED))"
+        else:
+            among = f"IN ({picked})"
         async with self._backend.transaction():
             claimed = await self._backend.fetch(
                 "UPDATE deliveries SET worker_id = ?2"
                 " WHERE broadcast_id = ?1 AND status = 'pending' AND worker_id IS NULL"
-                " AND user_id IN (SELECT d.user_id FROM deliveries AS d"
-                " WHERE d.broadcast_id = ?1 AND d.status = 'pending' AND d.worker_id IS NULL"
-                f" AND EXISTS (SELECT 1 FROM broadcasts AS b WHERE b.id = ?1 AND b.status = 'sending')"
-                f" ORDER BY d.user_id LIMIT ?3{skip_locked})"
-                " RETURNING user_id",
+                f" AND user_id {among} RETURNING user_id",
                 (broadcast_id, worker_id, limit))
             if not claimed:
                 return []

@@ -1,4 +1,4 @@
-"""Two workers sharing one database file: each job runs once per due time, each delivery once."""
+"""Two workers sharing one database: each job runs once per due time, each delivery once."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ from bot.workers import WorkerIdentity
 from conversations.flow import Flow
 from conversations.model import Questionnaire
 from storage import ConsultationText, Database, DeliveryCounts
+from tests.postgres import DIALECTS, database_location
 
 MODERATOR = 1
 SUBSCRIBERS = range(100, 300)
@@ -48,15 +49,16 @@ class RecordingBot:
         return None
 
 
-@pytest.fixture
-async def two(tmp_path: Path) -> AsyncIterator[tuple[Database, Database]]:
-    """Two workers' connections to one database file."""
-    path = tmp_path / "baraza.db"
-    first = await Database.open(path)
-    second = await Database.open(path)
-    yield first, second
-    await second.close()
-    await first.close()
+@pytest.fixture(params=DIALECTS)
+async def two(request: pytest.FixtureRequest,
+              tmp_path: Path) -> AsyncIterator[tuple[Database, Database]]:
+    """Two workers' connections to one database: an SQLite file, then PostgreSQL."""
+    async with database_location(request.param, tmp_path) as location:
+        first = await Database.open(location)
+        second = await Database.open(location)
+        yield first, second
+        await second.close()
+        await first.close()
 
 
 def worker(db: Database, questionnaire: Questionnaire, catalogs: Catalogs,

@@ -40,11 +40,6 @@ async def proxy_emulator() -> AsyncIterator[BotApiEmulator]:
     await emulator.stop()
 
 
-@pytest.fixture
-def database(tmp_path: Path) -> Path:
-    return tmp_path / "baraza.db"
-
-
 async def respond(user: EmulatedUser, metep: Questionnaire, t: Translator,
                   taps: Counter[str]) -> list[str]:
     """What a person does: answer until the scores arrive; when the screen does not move on
@@ -84,7 +79,7 @@ async def steady(emulator: BotApiEmulator, seconds: float = 1.0) -> None:
 
 
 async def test_two_workers_one_killed_midway_lose_nothing_and_double_nothing(
-        proxy_emulator: BotApiEmulator, database: Path, metep: Questionnaire,
+        proxy_emulator: BotApiEmulator, database: Path | str, metep: Questionnaire,
         catalogs: Catalogs) -> None:
     emulator, t = proxy_emulator, catalogs.translator("en")
     people = subscribers(AUDIENCE, first_id=10_000)

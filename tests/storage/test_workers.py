@@ -11,6 +11,7 @@ import pytest
 from storage import Database
 from storage.broadcasts import Broadcast, Taken
 from storage.delivery_claims import Requeued
+from tests.postgres import DIALECTS, database_location
 from tests.storage.conftest import METEP, TickingClock, with_consultations
 
 MODERATOR = 1
@@ -109,9 +110,16 @@ async def test_two_workers_never_claim_the_same_delivery(db: Database) -> None:
     assert await db.delivery_claims.worker_of(broadcast.id, 7) == "b"
 
 
-async def test_claims_race_on_one_file_without_overlap(db_path: Path, clock: TickingClock) -> None:
-    first = await with_consultations(await Database.open(db_path, clock=clock))
-    second = await Database.open(db_path, clock=clock)
+@pytest.mark.parametrize("dialect", DIALECTS)
+async def test_two_workers_claiming_at_once_never_take_the_same_delivery(
+        dialect: str, tmp_path: Path, clock: TickingClock) -> None:
+    async with database_location(dialect, tmp_path) as location:
+        await claims_race(location, clock)
+
+
+async def claims_race(location: Path | str, clock: TickingClock) -> None:
+    first = await with_consultations(await Database.open(location, clock=clock))
+    second = await Database.open(location, clock=clock)
     try:
         await first.consultations.set_status(METEP, "open")
         broadcast = await sending_to(first, range(2, 402))
