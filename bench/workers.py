@@ -10,7 +10,7 @@ as answer_throughput.py; a finished one is replaced by a new one), their updates
 emulator to the workers in turn, as a reverse proxy spreads them. Measured over a window after a
 warm-up: taps/s, p95 latency (callback update queued → the edit showing the next question applied
 in the emulator) and the workers' CPU per tap (every worker process's user + system time, from
-/proc). Configurations: SQLite with one process, PostgreSQL with one worker and with two. The
+/proc; PostgreSQL's server processes apart, when the cluster runs on this machine). Configurations: SQLite with one process, PostgreSQL with one worker and with two. The
 AIORateLimiter is set far above the load (as in answer_throughput.py) so that it is not what is
 measured.
 
@@ -76,6 +76,34 @@ def process_cpu(pid: int) -> float:
     """CPU seconds (user + system) of a process, from /proc/PID/stat."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cluster_cpu(postmaster: int) -> float:
+    """CPU seconds of a PostgreSQL cluster: its postmaster (with the children it reaped) and every
+    live child (the workers' pooled connections among them)."""
+    fields = Path(f"/proc/{postmaster}/stat").read_text().rsplit(")", 1)[1].split()
+    total = sum(int(fields[i]) for i in (11, 12, 13, 14)) / os.sysconf("SC_CLK_TCK")
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, IndexError):
+            parts = stat.read_text().rsplit(")", 1)[1].split()
+            if int(parts[1]) == postmaster:
+                total += (int(parts[11]) + int(parts[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
+async def postmaster_of(url: str) -> int | None:
+    """The process id of the cluster's postmaster (from postmaster.pid), if this machine's."""
+    import asyncpg
+
+    connection = await asyncpg.connect(url)
+    try:
+        directory = await connection.fetchval("SELECT current_setting('data_directory')")
+    finally:
+        await connection.close()
+    try:
+        return int((Path(directory) / "postmaster.pid").read_text().split()[0])
+    except OSError:
+        return None
 
 
 class Worker:
@@ -177,6 +205,7 @@ class Answers:
     cpu_ms_per_tap: float
     taps: int
     failures: int
+    server_ms_per_tap: float | None = None  # PostgreSQL's own processes
 
 
 async def answers(name: str, kind: str, count: int, postgres: str | None, warmup: float,
@@ -188,15 +217,19 @@ async def answers(name: str, kind: str, count: int, postgres: str | None, warmup
         until = began + warmup + duration
         slots = [asyncio.create_task(walk_forever(emulator, load, until))
                  for _ in range(RESPONDENTS)]
+        postmaster = await postmaster_of(database) if kind == "postgresql" else None
         await asyncio.sleep(warmup)
+        server0 = cluster_cpu(postmaster) if postmaster else 0.0
         cpu0, t0 = sum(w.cpu for w in pool), now()
         await asyncio.sleep(duration)
         cpu1, t1 = sum(w.cpu for w in pool), now()
+        server1 = cluster_cpu(postmaster) if postmaster else 0.0
         await asyncio.gather(*slots)
     window = [tap for tap in load.taps if tap.kind == "tap" and t0 <= tap.done <= t1]
     taps = len(window)
     return Answers(name, taps / (t1 - t0), percentile([t.latency_ms for t in window], 95),
-                   (cpu1 - cpu0) * 1000 / max(1, taps), taps, len(load.failures))
+                   (cpu1 - cpu0) * 1000 / max(1, taps), taps, len(load.failures),
+                   (server1 - server0) * 1000 / max(1, taps) if postmaster else None)
 
 
 @dataclass
@@ -269,8 +302,10 @@ async def main(args: argparse.Namespace) -> None:
                for name, kind, count in configs]
     print(f"\nAnswers: {RESPONDENTS} respondents in a closed loop, {args.duration:.0f} s measured "
           f"after {args.warmup:.0f} s warm-up")
-    print(table(["configuration", "taps/s", "p95 ms", "bot CPU ms/tap", "taps", "failures"],
+    print(table(["configuration", "taps/s", "p95 ms", "bot CPU ms/tap", "PostgreSQL CPU ms/tap",
+                 "taps", "failures"],
                 [(r.name, f"{r.taps_per_s:.0f}", f"{r.p95_ms:.1f}", f"{r.cpu_ms_per_tap:.2f}",
+                  "-" if r.server_ms_per_tap is None else f"{r.server_ms_per_tap:.2f}",
                   r.taps, r.failures) for r in results]))
     base = results[0].cpu_ms_per_tap
     for r in results[1:]:
@@ -278,6 +313,9 @@ async def main(args: argparse.Namespace) -> None:
             verdict = "met" if r.cpu_ms_per_tap <= 1.5 * base else "NOT met"
             print(f"CPU per tap, {r.name} / SQLite: {r.cpu_ms_per_tap / base:.2f} "
                   f"(target <= 1.5: {verdict})")
+            if r.server_ms_per_tap is not None:
+                print(f"  with PostgreSQL's own CPU: "
+                      f"{(r.cpu_ms_per_tap + r.server_ms_per_tap) / base:.2f}")
     kind = "postgresql" if args.postgres else "sqlite"
     run = await broadcast(f"{'PostgreSQL' if args.postgres else 'SQLite'}, 2 workers", kind, 2,
                           args.postgres)
