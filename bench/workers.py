@@ -326,11 +326,12 @@ async def main(args: argparse.Namespace) -> None:
                 [(run.name, f"{run.rate:.2f}", f"{run.rate / TELEGRAMS_LIMIT:.1%}",
                   f"{run.steady:.2f}", f"{run.steady / TELEGRAMS_LIMIT:.1%}", run.duplicates,
                   run.missing, run.too_many, f"{run.seconds:.1f}")]))
+    # At most the limit: no 429, and the steady rate within the 10 ms the deliveries are polled at.
     share = run.steady / TELEGRAMS_LIMIT
-    verdict = ("met" if 0.95 <= share <= 1.0 and run.duplicates == 0 and run.missing == 0
-               else "NOT met")
-    print(f"broadcast with two workers, steady: {share:.1%} of the limit, {run.duplicates} "
-          f"duplicates (target 95-100%, 0: {verdict})")
+    verdict = ("met" if 0.95 <= share <= 1.01 and run.too_many == 0 and run.duplicates == 0
+               and run.missing == 0 else "NOT met")
+    print(f"broadcast with two workers, steady: {share:.1%} of the limit, {run.too_many} 429s, "
+          f"{run.duplicates} duplicates (target 95-100%, no 429, 0 duplicates: {verdict})")
     print(f"uptime after: {uptime()}")
 
 
