@@ -47,10 +47,17 @@ async def with_consultations(database: Database) -> Database:
 
 
 @pytest.fixture
-async def db(clock: TickingClock) -> AsyncIterator[Database]:
-    database = await with_consultations(await Database.open(":memory:", clock=clock))
-    yield database
-    await database.close()
+async def backend() -> AsyncIterator[Backend]:
+    """A backend on a new database with the current schema: the one fixture that picks the
+    database engine for the backend contract and every repository test written over ``db``."""
+    opened = await SQLiteBackend.open(":memory:", load_migrations())
+    yield opened
+    await opened.close()
+
+
+@pytest.fixture
+async def db(backend: Backend, clock: TickingClock) -> Database:
+    return await with_consultations(Database(backend, clock))
 
 
 @pytest.fixture
@@ -63,11 +70,3 @@ async def file_db(db_path: Path, clock: TickingClock) -> AsyncIterator[Database]
     database = await with_consultations(await Database.open(db_path, clock=clock))
     yield database
     await database.close()
-
-
-@pytest.fixture
-async def backend() -> AsyncIterator[Backend]:
-    """A backend on a new database with the current schema, for the backend contract."""
-    opened = await SQLiteBackend.open(":memory:", load_migrations())
-    yield opened
-    await opened.close()
