@@ -1,4 +1,8 @@
-"""Schema migrations: numbered SQL files, applied in order by the backend (see ``SQLiteBackend``).
+"""Schema migrations: numbered SQL files, applied in order by the backend.
+
+``migrations/`` holds SQLite's (``SQLiteBackend``), ``migrations/postgresql/`` PostgreSQL's
+(``PostgresBackend``): the same numbers and names, so a schema version means the same on both; a
+change to the schema is a new file in each.
 
 A migration file is named ``NNNN_what_it_does.sql`` and holds plain statements without BEGIN or
 COMMIT: each file runs in one transaction together with the version bump, so it applies whole or

@@ -1,4 +1,5 @@
-"""PostgreSQL for the tests: the cluster named by BARAZA_TEST_POSTGRES, a fresh database per test.
+"""PostgreSQL for the tests: the cluster named by BARAZA_TEST_POSTGRES, a fresh database per test,
+and witnesses that look into either engine's database from outside the code under test.
 
 ``scripts/throwaway-postgres python -m pytest`` starts a cluster and sets the variable (``.ci/run``
 does). Without it a test that needs PostgreSQL skips, saying so, except under CI=true, where it
@@ -18,7 +19,7 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 import pytest
 
-from storage.postgresql import to_postgres
+from storage.postgresql import is_postgres_url, to_postgres
 
 URL_VARIABLE = "BARAZA_TEST_POSTGRES"
 # The engines a storage or end-to-end test runs on, one after the other (fixture params).
@@ -72,9 +73,9 @@ async def query(url: str, sql: str, params: tuple[object, ...] = ()) -> list[tup
         await connection.close()
 
 
-
 @asynccontextmanager
-async def database_location(dialect: str, directory: Path | None = None) -> AsyncIterator[str | Path]:
+async def database_location(dialect: str,
+                            directory: Path | None = None) -> AsyncIterator[str | Path]:
     """Where a new database of ``dialect`` lives: an SQLite file in ``directory`` (in memory
     without one), or a fresh PostgreSQL database's URL."""
     if dialect == "postgresql":
@@ -87,7 +88,7 @@ async def database_location(dialect: str, directory: Path | None = None) -> Asyn
 async def query_database(location: Path | str, sql: str,
                          params: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
     """One statement on either engine's database, over a connection of its own, as a witness."""
-    if isinstance(location, str) and location.startswith("postgresql://"):
+    if isinstance(location, str) and is_postgres_url(location):
         return await query(location, sql, params)
     with closing(sqlite3.connect(location, isolation_level=None)) as witness:
         return witness.execute(sql, params).fetchall()
@@ -95,7 +96,7 @@ async def query_database(location: Path | str, sql: str,
 
 async def stored_anywhere(location: Path | str, text: str) -> bool:
     """Whether ``text`` is in the database at all: its files' bytes, or any row of any table."""
-    if isinstance(location, str) and location.startswith("postgresql://"):
+    if isinstance(location, str) and is_postgres_url(location):
         tables = await query(location, "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
         for (table,) in tables:
             if await query(location, f"SELECT 1 FROM {table} AS r WHERE strpos(r::text, ?) > 0",

@@ -1,8 +1,8 @@
 """Fixtures for the storage tests: databases in memory and on disk, and a clock that ticks.
 
-``db`` and ``backend`` are each SQLite's (in memory) and PostgreSQL's (a fresh database on the
-test cluster) in turn; a test about one engine only parametrizes them itself
-(``@pytest.mark.parametrize("db", ["sqlite"], indirect=True)``).
+``backend`` (and ``db`` over it) is SQLite's (in memory) and PostgreSQL's (a fresh database on the
+test cluster) in turn; a test about one engine only parametrizes it itself
+(``@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)``).
 """
 
 from __future__ import annotations
@@ -51,12 +51,19 @@ async def with_consultations(database: Database) -> Database:
 
 
 @pytest.fixture(params=DIALECTS)
-async def db(request: pytest.FixtureRequest, clock: TickingClock) -> AsyncIterator[Database]:
-    """A new database with the current schema and two consultations, on each dialect in turn."""
+async def backend(request: pytest.FixtureRequest) -> AsyncIterator[Backend]:
+    """A backend on a new database with the current schema: the one fixture that picks the
+    database engine (SQLite in memory, then a fresh PostgreSQL database) for the backend contract
+    and every repository test written over ``db``."""
     async with database_location(request.param) as location:
-        database = await with_consultations(await Database.open(location, clock=clock))
-        yield database
+        database = await Database.open(location)
+        yield database.backend
         await database.close()
+
+
+@pytest.fixture
+async def db(backend: Backend, clock: TickingClock) -> Database:
+    return await with_consultations(Database(backend, clock))
 
 
 @pytest.fixture
@@ -69,12 +76,3 @@ async def file_db(db_path: Path, clock: TickingClock) -> AsyncIterator[Database]
     database = await with_consultations(await Database.open(db_path, clock=clock))
     yield database
     await database.close()
-
-
-@pytest.fixture(params=DIALECTS)
-async def backend(request: pytest.FixtureRequest) -> AsyncIterator[Backend]:
-    """A backend on a new database with the current schema, for the backend contract."""
-    async with database_location(request.param) as location:
-        database = await Database.open(location)
-        yield database.backend
-        await database.close()

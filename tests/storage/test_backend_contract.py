@@ -250,3 +250,14 @@ async def test_a_transaction_cancelled_before_it_began_leaves_none_open(backend:
         async with backend.transaction():  # would fail inside a transaction left open
             await add(backend, 2)
     assert await users(backend) == [2]
+
+
+async def test_execute_many_inside_a_transaction_rolls_back_with_it(backend: Backend) -> None:
+    with pytest.raises(Boom):
+        async with backend.transaction():
+            await backend.execute_many(
+                "INSERT INTO respondents (user_id, chat_id, created_at) VALUES (?1, ?1, ?2)",
+                [(user_id, CREATED) for user_id in (1, 2)])
+            raise Boom
+
+    assert await users(backend) == []

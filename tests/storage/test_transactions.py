@@ -103,7 +103,7 @@ async def test_a_cancelled_transaction_rolls_back_and_frees_the_database(
 # SQLite's one connection runs one transaction at a time. PostgreSQL runs them side by side, each
 # on a connection of its own; what keeps one respondent's updates apart there is the row lock the
 # update's claim takes (UPDATE respondents ... WHERE user_id = ?), held until the commit.
-SQLITE_ONLY = pytest.mark.parametrize("db", ["sqlite"], indirect=True)
+SQLITE_ONLY = pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 
 
 @SQLITE_ONLY
