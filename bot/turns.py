@@ -107,9 +107,9 @@ class Turns:
         db = self.db
         async with db.transaction():
             # The whole update in one transaction: the engine in the middle is plain code.
-            if await db.privacy.erased_by(update_id):
+            respondent = await db.respondents.ensure_unless_erased_by(update_id, user.id, chat.id)
+            if respondent is None:
                 return None  # a redelivered /forget must not make its person a respondent again
-            respondent = await db.respondents.ensure(user.id, chat.id)
             if not await db.respondents.claim_update(user.id, update_id, tap):
                 return None
             claim = Claim.REPEATED_TAP if tap is not None and respondent.last_tap == tap else Claim.NEW

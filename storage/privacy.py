@@ -79,16 +79,11 @@ class Erased:
 
 
 class PrivacyRepository:
-    """Everything stored about a person, erasing them, and the erasure's redelivery guard."""
+    """Everything stored about a person, and erasing them."""
 
     def __init__(self, backend: Backend, clock: Clock) -> None:
         self._backend = backend
         self._clock = clock
-
-    async def erased_by(self, update_id: int) -> bool:
-        """Whether this update erased someone: its redelivery must not bring them back."""
-        return bool(await self._backend.fetch(
-            "SELECT 1 FROM erasures WHERE update_id = ?", (update_id,)))
 
     async def summarised_sessions(self, user_id: int) -> list[Session]:
         """The person's sessions counted in the running totals, with their answers."""

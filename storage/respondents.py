@@ -35,13 +35,27 @@ class RespondentRepository:
 
         Someone who writes to the bot has not blocked it (any more): the block is cleared.
         """
-        (row,) = await self._backend.fetch(
-            "INSERT INTO respondents (user_id, chat_id, created_at) VALUES (?, ?, ?)"
-            " ON CONFLICT (user_id) DO UPDATE SET chat_id = excluded.chat_id, blocked_at = NULL"
-            f" RETURNING {_COLUMNS}",
-            (user_id, chat_id, timestamp(self._clock)),
-        )
+        (row,) = await self._upsert("VALUES (?1, ?2, ?3)", (user_id, chat_id,
+                                                             timestamp(self._clock)))
         return _respondent(row)
+
+    async def ensure_unless_erased_by(self, update_id: int, user_id: int,
+                                      chat_id: int) -> Respondent | None:
+        """``ensure`` for an incoming update; None, and nobody created, when this very update
+        erased the person (``PrivacyRepository.erase``): its redelivery must not bring them back.
+
+        One statement where ``erased_by`` and ``ensure`` are two: the hot path's first step.
+        """
+        rows = await self._upsert(
+            "SELECT ?1, ?2, ?3 WHERE NOT EXISTS (SELECT 1 FROM erasures WHERE update_id = ?4)",
+            (user_id, chat_id, timestamp(self._clock), update_id))
+        return _respondent(rows[0]) if rows else None
+
+    async def _upsert(self, source: str, params: tuple[object, ...]) -> list[Row]:
+        return await self._backend.fetch(
+            f"INSERT INTO respondents (user_id, chat_id, created_at) {source}"
+            " ON CONFLICT (user_id) DO UPDATE SET chat_id = excluded.chat_id, blocked_at = NULL"
+            f" RETURNING {_COLUMNS}", params)
 
     async def set_locale(self, user_id: int, locale: str) -> None:
         """Remember the language the respondent chose."""

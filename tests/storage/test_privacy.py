@@ -69,7 +69,7 @@ async def test_erasure_leaves_the_id_in_no_table_and_the_person_in_no_total(
                             invitations=0)
     assert holding(db_path, PERSON) == []
     assert by_key(await db.summaries.tallies(METEP)) == by_key(before)
-    assert await db.privacy.erased_by(1234) is True
+    assert await db.respondents.ensure_unless_erased_by(1234, PERSON, chat_id=PERSON) is None
     assert (await db.audit.latest(1))[0].action is AuditAction.ERASURE
     assert await db.privacy.personal_data(PERSON) is None
 
@@ -229,3 +229,16 @@ async def test_the_privacy_migration_keeps_every_session_and_answer_of_the_previ
             == [(PILOT,)]
     finally:
         await db.close()
+
+
+async def test_the_update_that_erased_someone_creates_nobody_when_it_comes_again(
+        db: Database) -> None:
+    await db.respondents.ensure(PERSON, chat_id=PERSON)
+    await db.privacy.erase(PERSON, update_id=77)
+
+    assert await db.respondents.ensure_unless_erased_by(77, PERSON, chat_id=PERSON) is None
+    assert await db.respondents.get(PERSON) is None
+    # Any other update is someone writing again: they are welcome back.
+    again = await db.respondents.ensure_unless_erased_by(78, PERSON, chat_id=PERSON)
+    assert again is not None and again.user_id == PERSON
+    assert await db.respondents.ensure_unless_erased_by(77, PERSON, chat_id=PERSON) is None
