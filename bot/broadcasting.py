@@ -258,7 +258,7 @@ class Broadcaster:
                         continue  # it opened while this one waited for a slot: wait for it
                     if self._budget is not None:
                         await self._budget.take()  # the bot's rate, shared by every worker
-                    taken = await repo.begin_attempt(broadcast_id, user_id)
+                    taken = await repo.begin_attempt(broadcast_id, user_id, self._worker.id)
                     if taken is not Taken.SEND:
                         return  # skipped (unsubscribed, blocked), or the broadcast was stopped
                     try:

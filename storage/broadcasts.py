@@ -244,8 +244,12 @@ class BroadcastRepository:
             " AND status IN ('sending', 'cancelled') ORDER BY id")
         return [_broadcast(row) for row in rows]
 
-    async def begin_attempt(self, broadcast_id: int, user_id: int) -> Taken | None:
+    async def begin_attempt(self, broadcast_id: int, user_id: int,
+                            worker_id: str | None = None) -> Taken | None:
         """Take a pending delivery, just before its Bot API call: Taken.SEND marks it 'sending'.
+
+        ``worker_id``: only if that worker still holds its claim (storage/delivery_claims.py); a
+        worker stalled for so long that its claims were freed and taken by another sends nothing.
 
         The subscriber is checked at this moment, not when the queue was built (a broadcast to
         many takes most of an hour): one who sent /stop since is marked 'skipped', one known to
@@ -259,11 +263,12 @@ class BroadcastRepository:
             " WHEN r.subscribed = 0 THEN 'skipped' ELSE 'sending' END"
             " FROM respondents AS r WHERE r.user_id = deliveries.user_id)"
             " WHERE broadcast_id = ?1 AND user_id = ?2 AND status = 'pending'"
-            " AND EXISTS (SELECT 1 FROM broadcasts AS b JOIN consultations AS c"
+            + (" AND worker_id = ?3" if worker_id is not None else "")
+            + " AND EXISTS (SELECT 1 FROM broadcasts AS b JOIN consultations AS c"
             " ON c.id = b.consultation_id WHERE b.id = ?1 AND b.status = 'sending'"
             " AND c.status = 'open')"
             " RETURNING status",
-            (broadcast_id, user_id),
+            (broadcast_id, user_id) + ((worker_id,) if worker_id is not None else ()),
         )
         if rows:
             return Taken(rows[0][0])

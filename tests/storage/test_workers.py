@@ -176,3 +176,12 @@ async def test_a_dead_workers_deliveries_are_freed_and_a_live_ones_kept(
     assert (counts.pending, counts.sending) == (4, 2)  # 4 and 6 still being sent
     assert [r.user_id for r in await db.delivery_claims.claim(broadcast.id, "me", 10)] == [2, 3, 7]
     assert await db.delivery_claims.worker_of(broadcast.id, 5) == "live"
+
+
+async def test_a_delivery_is_begun_only_by_the_worker_holding_its_claim(db: Database) -> None:
+    broadcast = await sending_to(db, range(2, 4))
+    await db.delivery_claims.claim(broadcast.id, "a", 1)  # 2 is a's; 3 is nobody's yet
+
+    assert await db.broadcasts.begin_attempt(broadcast.id, 2, "b") is None
+    assert await db.broadcasts.begin_attempt(broadcast.id, 3, "a") is None, "not claimed"
+    assert await db.broadcasts.begin_attempt(broadcast.id, 2, "a") is Taken.SEND
