@@ -72,7 +72,10 @@ def build(args: argparse.Namespace) -> Any:
         from bot.config import Settings
         from conversations.loader import load_questionnaire
 
-        settings = Settings(token=args.token, api_url=args.api_root, database=Path(args.database),
+        from storage.postgresql import is_postgres_url
+
+        database = args.database if is_postgres_url(args.database) else Path(args.database)
+        settings = Settings(token=args.token, api_url=args.api_root, database=database,
                             messages_per_second=args.rate)
         if args.chat_rate is not None:
             settings = replace(settings, chat_messages_per_second=args.chat_rate)

@@ -168,7 +168,7 @@ def machine() -> str:
 class BotProcess:
     """A bot (``baraza``, ``bare`` or ``pickle``) polling the emulator from its own process."""
 
-    def __init__(self, kind: str, api_root: str, *, database: Path | None = None,
+    def __init__(self, kind: str, api_root: str, *, database: Path | str | None = None,
                  pickle_path: Path | None = None, on_flush: bool = False, screens: Path | None = None,
                  rate: float = RATE, chat_rate: float | None = RATE, tracemalloc: bool = False,
                  whatif: str | None = None) -> None:

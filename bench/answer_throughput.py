@@ -4,6 +4,7 @@
     python bench/answer_throughput.py --quick    # a short run (about 30 seconds)
     python bench/answer_throughput.py --profile  # then cProfile Baraza at its peak load
     python bench/answer_throughput.py --whatif   # also Baraza with SQLite on the loop thread
+    scripts/throwaway-postgres python bench/answer_throughput.py --postgres  # also on PostgreSQL
 
 N simulated respondents (1, 10, 50) each walk the questionnaire as fast as the bot replies:
 /start, then taps (English, I agree, then an answer to each of the 37 questions), each tap sent
@@ -28,14 +29,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import cProfile
 import os
 import pstats
 import sys
 import tempfile
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from _common import (
     RATE,
@@ -56,7 +60,8 @@ from _common import (
 
 KINDS = ("baraza", "bare")
 PROFILES = Path(tempfile.gettempdir()) / "baraza-bench-profiles"
-LABEL = {"baraza": "Baraza", "bare": "bare PTB", "inline": "Baraza, SQLite inline (what-if)"}
+LABEL = {"baraza": "Baraza", "bare": "bare PTB", "inline": "Baraza, SQLite inline (what-if)",
+         "postgres": "Baraza, PostgreSQL"}
 
 QUIET_BUDGET = [60.0]  # seconds a run may spend waiting for the machine to go quiet
 
@@ -144,9 +149,9 @@ async def bot_session(kind: str, plans: list[tuple[int, float | None]], warmup: 
     runs, problems = [], []
     await wait_for_quiet(budget=QUIET_BUDGET)
     with tempfile.TemporaryDirectory(prefix="bench-throughput-") as tmp:
-        async with emulator_running() as emulator:
-            bot = BotProcess("baraza" if kind == "inline" else kind, emulator.api_root,
-                             database=Path(tmp) / "baraza.db", screens=SCREENS,
+        async with emulator_running() as emulator, bot_database(kind, Path(tmp)) as database:
+            bot = BotProcess("baraza" if kind in ("inline", "postgres") else kind,
+                             emulator.api_root, database=database, screens=SCREENS,
                              whatif="inline-sqlite" if kind == "inline" else None)
             await bot.start()
             try:
@@ -186,6 +191,27 @@ async def bot_session(kind: str, plans: list[tuple[int, float | None]], warmup: 
     return runs, problems
 
 
+POSTGRES_URL = [""]  # the cluster's URL with --postgres
+
+
+@contextlib.asynccontextmanager
+async def bot_database(kind: str, directory: Path) -> AsyncIterator[Path | str]:
+    """A new SQLite file, or with kind "postgres" a new database on the --postgres cluster."""
+    if kind != "postgres":
+        yield directory / "baraza.db"
+        return
+    import asyncpg
+
+    name = f"bench_{os.getpid()}_{int(now() * 1000)}"
+    admin = await asyncpg.connect(POSTGRES_URL[0])
+    await admin.execute(f"CREATE DATABASE {name}")
+    try:
+        yield urlunsplit(urlsplit(POSTGRES_URL[0])._replace(path=f"/{name}"))
+    finally:
+        await admin.execute(f"DROP DATABASE {name} WITH (FORCE)")
+        await admin.close()
+
+
 def print_profile(title: str, path: str, limit: int = 25) -> None:
     print(f"\n--- cProfile: {title}, top {limit} by own time ---")
     stats = pstats.Stats(path)
@@ -219,7 +245,7 @@ async def main(args: argparse.Namespace) -> None:
     started = now()
     closed: dict[tuple[str, int], list[Run]] = {}
     problems: list[str] = []
-    kinds = (*KINDS, "inline") if args.whatif else KINDS
+    kinds = (*KINDS, *(("inline",) if args.whatif else ()), *(("postgres",) if args.postgres else ()))
     for rep in range(reps):
         for kind in (kinds if rep % 2 == 0 else kinds[::-1]):
             runs, trouble = await bot_session(kind, [(n, None) for n in counts], warmup, duration)
@@ -295,6 +321,21 @@ async def main(args: argparse.Namespace) -> None:
                       f"{mid('inline', n, 'taps_per_s') / mid('bare', n, 'taps_per_s'):.2f}x",
                       mid("baraza", n, "taps_per_s"), mid("inline", n, "bot_cpu_ms"),
                       mid("baraza", n, "bot_cpu_ms"), mid("bare", n, "bot_cpu_ms")] for n in counts]))
+    if args.postgres:
+        print("\nPostgreSQL (BARAZA_DB a PostgreSQL URL; the server on this machine, its CPU not "
+              "counted in the bot's)")
+        print(table(["N", "PostgreSQL taps/s", "SQLite taps/s", "PostgreSQL p99 ms",
+                     "SQLite p99 ms", "PostgreSQL bot CPU ms/tap", "SQLite bot CPU ms/tap",
+                     "CPU PostgreSQL / SQLite"],
+                    [[n, mid("postgres", n, "taps_per_s"), mid("baraza", n, "taps_per_s"),
+                      mid("postgres", n, "p99"), mid("baraza", n, "p99"),
+                      mid("postgres", n, "bot_cpu_ms"), mid("baraza", n, "bot_cpu_ms"),
+                      f"{mid('postgres', n, 'bot_cpu_ms') / mid('baraza', n, 'bot_cpu_ms'):.2f}x"]
+                     for n in counts]))
+        for n in counts:
+            cpu = mid("postgres", n, "bot_cpu_ms") / mid("baraza", n, "bot_cpu_ms")
+            print(f"  {n:3} respondents: bot CPU per tap, PostgreSQL / SQLite {cpu:.2f} "
+                  f"(target <= 1.5): {'met' if cpu <= 1.5 else 'MISSED'}")
     print(f"\n(total {now() - started:.0f} s)")
 
     if args.profile:
@@ -313,8 +354,16 @@ if __name__ == "__main__":
     parser.add_argument("--respondents", type=int, default=50, help="for --profile-only")
     parser.add_argument("--whatif", action="store_true",
                         help="also run Baraza with SQLite on the loop thread (see _whatif.py)")
+    parser.add_argument("--postgres", nargs="?", const=os.environ.get("BARAZA_TEST_POSTGRES", ""),
+                        metavar="URL", help="also run Baraza on PostgreSQL, a new database on the "
+                        "cluster at URL (default: BARAZA_TEST_POSTGRES, as scripts/throwaway-postgres "
+                        "sets it)")
+    arguments = parser.parse_args()
+    if arguments.postgres == "":
+        parser.error("--postgres needs a URL, or BARAZA_TEST_POSTGRES (scripts/throwaway-postgres)")
+    POSTGRES_URL[0] = arguments.postgres or ""
     try:
-        asyncio.run(main(parser.parse_args()))
+        asyncio.run(main(arguments))
     except KeyboardInterrupt:
         sys.exit(130)
     finally:

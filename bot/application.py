@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from functools import partial
@@ -43,12 +44,15 @@ from bot.ordering import PerUserUpdateProcessor
 from bot.summaries import SummaryService
 from bot.traffic import TrafficLimiter
 from bot.turns import Turns
+from bot.workers import Heartbeat, WorkerIdentity
 from conversations.extract import message_context
 from conversations.flow import Flow
 from conversations.model import Questionnaire
 from storage import ConsultationText, Database
+from storage.postgresql import describe
 
 _logger = logging.getLogger(__name__)
+HEARTBEAT = "baraza.heartbeat"
 
 
 def build_application(settings: Settings, questionnaire: Questionnaire,
@@ -62,27 +66,37 @@ def build_application(settings: Settings, questionnaire: Questionnaire,
     async def post_init(application: Application) -> None:
         db = await Database.open(settings.database)
         turns = Turns(db, Flow(questionnaire), catalogs, settings.moderators)
+        worker = WorkerIdentity()
         broadcaster = Broadcaster(application.bot, db, catalogs,
-                                  DeliveryPolicy.for_rate(settings.paid_broadcast))
+                                  DeliveryPolicy.for_rate(settings.paid_broadcast),
+                                  worker=worker, rate=settings.messages_per_second)
+        heartbeat = Heartbeat(db, worker, listeners=(broadcaster.adopt,))
+        await heartbeat.register()
+        application.bot_data[HEARTBEAT] = heartbeat
         summary_service = SummaryService(turns, settings.min_group, settings.pseudonym_key)
         application.bot_data[SERVICES] = Services(
             turns, catalogs, broadcaster=broadcaster, summaries=summary_service,
-            status_listeners=(digests.on_status,))
+            status_listeners=(digests.on_status,), worker=worker)
         await _ensure_a_consultation(db, questionnaire, catalogs)
         await retention.sync_moderators(db, settings.moderators)
-        await retention.start(application, db, settings)
+        await retention.start(application, db, settings, worker.id)
         await summary_service.catch_up()
         await scheduling.restore(application, db)
+        scheduling.keep_current(application, db)
         digests.start_weekly(application)
         await _register_commands(application, catalogs)
         await broadcaster.start()
+        heartbeat.start(application)
         _logger.info("Baraza started: questionnaire %s v%s, database %s",
-                     questionnaire.id, questionnaire.version, settings.database)
+                     questionnaire.id, questionnaire.version, _database_name(settings.database))
 
     async def post_stop(application: Application) -> None:
         services: Services | None = application.bot_data.get(SERVICES)
         if services is not None and services.broadcaster is not None:
             await services.broadcaster.stop()  # while the bot can still finish its sends
+        heartbeat: Heartbeat | None = application.bot_data.get(HEARTBEAT)
+        if heartbeat is not None:
+            await heartbeat.retire()  # the other workers take over what is left, at once
 
     async def post_shutdown(application: Application) -> None:
         services: Services | None = application.bot_data.get(SERVICES)
@@ -204,3 +218,8 @@ async def running(application: Application, poll_timeout: float = 10) -> AsyncIt
         await application.shutdown()
         if application.post_shutdown:
             await application.post_shutdown(application)
+
+
+def _database_name(location: Path | str) -> str:
+    """The database for the log: a path, or a PostgreSQL URL without its password."""
+    return describe(location) if isinstance(location, str) else str(location)

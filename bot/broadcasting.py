@@ -27,9 +27,17 @@ BroadcastRepository.begin_attempt).
 
 Exactly once: a delivery is marked 'sending' before its call and 'sent' (with the message id)
 right after it, each in its own commit. Only a crash between the two leaves a delivery whose
-fate is unknown; at start-up those are sent again (README, "Broadcasts", says why and what that
-risks). Tasks are plain asyncio tasks the Broadcaster owns rather than Application.create_task,
+fate is unknown; those are sent again (README, "Broadcasts", says why and what that risks).
+Tasks are plain asyncio tasks the Broadcaster owns rather than Application.create_task,
 whose tasks Application.stop() would wait for until a whole broadcast was sent.
+
+Several workers: each claims batches of free deliveries and begins only its own
+(storage/delivery_claims.py), and all of them take their sends from one shared budget
+(bot/budget.py), so together they keep to the bot's rate. At start-up and at every heartbeat a
+worker frees what dead workers left (their deliveries in flight are sent again, as after a
+crash) and sends every unfinished broadcast alongside the others. One worker at a time edits a
+broadcast's progress message and one makes its final report (leases), once no worker has any of
+its deliveries left.
 """
 
 from __future__ import annotations
@@ -47,9 +55,11 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Tele
 from telegram.warnings import PTBDeprecationWarning
 
 from bot import announcements
+from bot.budget import SharedBudget
 from bot.i18n import Catalogs, Translator
 from bot.screens import Screen
 from bot.traffic import Traffic
+from bot.workers import WorkerIdentity
 from storage import Broadcast, Consultation, Database, DeliveryCounts, RecordNotFound, Recipient
 from storage.broadcasts import Taken
 
@@ -58,6 +68,8 @@ _logger = logging.getLogger(__name__)
 # Enough requests in flight to reach the paid limit (1000 a second) through ~0.2 s of latency,
 # and well inside PTB's pool of 256 connections, which handlers share.
 PAID_CONCURRENCY = 200
+# How long a worker may take to make a broadcast's final report before another makes it instead.
+REPORT_LEASE = timedelta(minutes=1)
 
 
 @dataclass(frozen=True)
@@ -65,7 +77,7 @@ class DeliveryPolicy:
     """How the sender paces, batches and retries."""
 
     concurrency: int = 30  # send slots shared by all broadcasts (about one second's worth)
-    batch_size: int = 200  # recipients read from the database at a time, per broadcast
+    batch_size: int = 60  # deliveries a worker claims at a time, per broadcast (2 s at 30/s)
     max_attempts: int = 5  # failed attempts before a delivery is given up
     first_backoff: float = 1.0  # seconds before the first retry; doubles after each failure
     first_pause: float = 1.0  # an outage: seconds before the first probe; doubles after each
@@ -83,11 +95,15 @@ class Broadcaster:
     """Sends every unfinished broadcast; owned by the Application from post_init to post_stop."""
 
     def __init__(self, bot: ExtBot[None], db: Database, catalogs: Catalogs,
-                 policy: DeliveryPolicy = DeliveryPolicy()) -> None:
+                 policy: DeliveryPolicy = DeliveryPolicy(), *,
+                 worker: WorkerIdentity | None = None, rate: float | None = None) -> None:
+        """``rate``: the bot's bulk messages per second, shared with the other workers."""
         self._bot = bot
         self._db = db
         self._catalogs = catalogs
         self._policy = policy
+        self._worker = worker or WorkerIdentity()
+        self._budget = SharedBudget(db.send_budget, rate) if rate else None
         self._slots = asyncio.Semaphore(policy.concurrency)
         self._tasks: dict[int, asyncio.Task[None]] = {}
         self._stopping = asyncio.Event()
@@ -95,9 +111,23 @@ class Broadcaster:
 
     async def start(self) -> None:
         """Resume every broadcast a previous run left unfinished."""
-        requeued = await self._db.broadcasts.requeue_interrupted()
-        if requeued:
-            _logger.warning("%s deliveries were interrupted mid-send; sending them again", requeued)
+        await self.adopt()
+
+    async def adopt(self) -> None:
+        """Free what dead workers left, and send every unfinished broadcast along with the others.
+
+        At start-up and at every heartbeat. A broadcast under way here already is left as it is.
+        """
+        if self._stopping.is_set():
+            return
+        requeued = await self._db.delivery_claims.requeue_orphaned(
+            self._db.workers.cutoff(), keep=self._worker.id)
+        if requeued.interrupted:
+            _logger.warning("%s deliveries were interrupted mid-send; sending them again",
+                            requeued.interrupted)
+        if requeued.released:
+            _logger.warning("%s deliveries claimed by a worker that stopped are free again",
+                            requeued.released)
         for broadcast in await self._db.broadcasts.unfinished():
             self.launch(broadcast.id)
 
@@ -138,25 +168,41 @@ class Broadcaster:
         assert consultation is not None  # consultations are never deleted
         moderator = self._catalogs.translator(self._catalogs.resolve(broadcast.locale, None))
         progress = _Progress(self._bot, self._db, broadcast, consultation, moderator)
-        await progress.update()
-        ticker = asyncio.create_task(self._tick(progress))
+        progress_lease = f"broadcast:{broadcast_id}:progress"
+        ticker = asyncio.create_task(self._tick(progress, progress_lease))
         try:
             await self._deliver_all(broadcast.id, consultation)
         finally:
             ticker.cancel()
             with suppress(asyncio.CancelledError):
                 await ticker
+            # What this worker claimed and never began is free for the others again, and so is
+            # the progress message.
+            await asyncio.shield(self._let_go(broadcast_id, progress_lease))
         if self._stopping.is_set():
             return
+        if await self._db.delivery_claims.remaining(broadcast_id):
+            return  # other workers are still sending some: whichever ends last reports
+        report_lease = f"broadcast:{broadcast_id}:report"
+        if not await self._db.leases.acquire(report_lease, self._worker.id, REPORT_LEASE):
+            return  # another worker is reporting it
         # Reported before it is marked finished: a crash in between reports twice, never not at all.
         await progress.finish()
         await self._db.broadcasts.finish(broadcast.id)
+        await self._db.leases.release(report_lease, self._worker.id)
         _logger.info("Broadcast %s finished", broadcast.id)
 
-    async def _tick(self, progress: _Progress) -> None:
+    async def _let_go(self, broadcast_id: int, progress_lease: str) -> None:
+        await self._db.delivery_claims.release(self._worker.id, broadcast_id)
+        await self._db.leases.release(progress_lease, self._worker.id)
+
+    async def _tick(self, progress: _Progress, lease: str) -> None:
+        """Keep the progress message current, while this worker holds its lease."""
+        ttl = timedelta(seconds=self._policy.progress_every * 3)
         while True:
+            if await self._db.leases.acquire(lease, self._worker.id, ttl):
+                await progress.update()
             await asyncio.sleep(self._policy.progress_every)
-            await progress.update()
 
     async def _deliver_all(self, broadcast_id: int, consultation: Consultation) -> None:
         """Deliver every pending recipient, a bounded number at a time, until none is left."""
@@ -188,15 +234,14 @@ class Broadcaster:
                 group.create_task(deliver(recipient, screens[key]))
 
     async def _recipients(self, broadcast_id: int) -> AsyncIterator[Recipient]:
-        """Pending recipients in user order, read in batches (never all at once)."""
-        after = 0
+        """Pending recipients this worker claimed, a batch at a time, until none is free."""
         while not self._stopping.is_set():
-            batch = await self._db.broadcasts.pending(broadcast_id, after, self._policy.batch_size)
+            batch = await self._db.delivery_claims.claim(broadcast_id, self._worker.id,
+                                                         self._policy.batch_size)
             if not batch:
                 return
             for recipient in batch:
                 yield recipient
-            after = batch[-1].user_id
 
     async def _deliver(self, broadcast_id: int, recipient: Recipient, screen: Screen) -> None:
         """Send one announcement, retrying as the error allows, and record what became of it."""
@@ -213,7 +258,9 @@ class Broadcaster:
                         return
                     if self._outage.open and not ticket.probe:
                         continue  # it opened while this one waited for a slot: wait for it
-                    taken = await repo.begin_attempt(broadcast_id, user_id)
+                    if self._budget is not None:
+                        await self._budget.take()  # the bot's rate, shared by every worker
+                    taken = await repo.begin_attempt(broadcast_id, user_id, self._worker.id)
                     if taken is not Taken.SEND:
                         return  # skipped (unsubscribed, blocked), or the broadcast was stopped
                     try:

@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from conversations.loader import DEFAULT_QUESTIONNAIRE
+from storage.postgresql import is_postgres_url
 
 TELEGRAM_API_URL = "https://api.telegram.org"
 
@@ -25,7 +26,8 @@ class ConfigError(ValueError):
 class Settings:
     token: str = field(repr=False)  # a secret, like the pseudonym key: never in a log or repr
     api_url: str = TELEGRAM_API_URL
-    database: Path = Path("baraza.db")
+    # An SQLite file, or a PostgreSQL URL (a str; it may hold a password, so no repr shows it).
+    database: Path | str = field(default=Path("baraza.db"), repr=False)
     moderators: frozenset[int] = frozenset()
     questionnaire: Path = DEFAULT_QUESTIONNAIRE
     # Telegram's limit on bulk notifications (broadcasts, digests): bot/traffic.py paces calls
@@ -83,7 +85,7 @@ class Settings:
         return cls(
             token=token,
             api_url=api_url,
-            database=Path(env.get("BARAZA_DB", "").strip() or "baraza.db"),
+            database=_database(env.get("BARAZA_DB", "").strip()),
             moderators=frozenset(moderators),
             questionnaire=Path(env.get("BARAZA_QUESTIONNAIRE", "").strip() or DEFAULT_QUESTIONNAIRE),
             paid_broadcast=_paid_broadcast(env.get("BARAZA_PAID_BROADCAST", "").strip()),
@@ -95,6 +97,27 @@ class Settings:
             unconsented_days=_days("BARAZA_UNCONSENTED_DAYS", env, Settings.unconsented_days),
             webhook=_webhook(env),
         )
+
+
+def _database(text: str) -> Path | str:
+    if not text:
+        return Path("baraza.db")
+    if is_postgres_url(text):
+        parts = urlsplit(text)
+        try:
+            _ = parts.port  # a malformed port raises here
+        except ValueError:
+            raise ConfigError("BARAZA_DB is not a well-formed PostgreSQL URL "
+                              "(postgresql://user:password@host:port/dbname)") from None
+        if not parts.path.strip("/"):
+            raise ConfigError("BARAZA_DB must name the database: "
+                              "postgresql://user:password@host:port/dbname")
+        return text
+    if "://" in text:
+        scheme = text.split("://", 1)[0]
+        raise ConfigError(f"BARAZA_DB must be an SQLite file or a postgresql:// URL, "
+                          f"not a {scheme}:// URL")
+    return Path(text)
 
 
 def _min_group(text: str) -> int:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from telegram.ext import Application, CallbackContext, ExtBot
 
@@ -11,6 +11,7 @@ from bot.broadcasting import Broadcaster
 from bot.i18n import Catalogs
 from bot.summaries import SummaryService
 from bot.turns import Turns
+from bot.workers import WorkerIdentity
 from conversations.model import Questionnaire
 from storage import Database
 
@@ -29,6 +30,7 @@ class Services:
     status_listeners: tuple[StatusListener, ...] = ()
     broadcaster: Broadcaster | None = None  # sends broadcasts; started in post_init
     summaries: SummaryService | None = None  # summaries for officials; built in post_init
+    worker: WorkerIdentity = field(default_factory=WorkerIdentity)  # this process among workers
 
     @property
     def questionnaire(self) -> Questionnaire:

@@ -15,7 +15,7 @@ from conversations.extract import message_context
 from conversations.model import Answer, Question, QuestionKind, Questionnaire
 from conversations.question_results import choices_of
 from conversations.scoring import score_answers
-from storage import Consultation, ConsultationText, Database, Tx
+from storage import Consultation, ConsultationText, Database
 
 FIRST_USER_ID = 990_000_000  # far from real Telegram ids the sandbox uses (1, 2, ...)
 LOCALES = ("en", "fr", "es", "ar", "ru", "zh", "sw")
@@ -46,19 +46,17 @@ async def fill(db: Database, questionnaire: Questionnaire, catalogs: Catalogs,
     rng = random.Random(seed)
     people = [_person(questionnaire, rng, index) for index in range(respondents)]
 
-    def work(tx: Tx) -> None:
+    async with db.transaction():
         for index, (role, locale, answers) in enumerate(people):
             user_id = FIRST_USER_ID + index
-            tx.respondents.ensure(user_id, user_id)
-            tx.respondents.set_locale(user_id, locale)
-            session = tx.sessions.start(user_id, consultation.id, role, cursor=None)
+            await db.respondents.ensure(user_id, user_id)
+            await db.respondents.set_locale(user_id, locale)
+            session = await db.sessions.start(user_id, consultation.id, role, cursor=None)
             for answer in answers.values():
-                tx.sessions.save_answer(session.id, answer, questionnaire.version)
-            tx.sessions.move(session.id, None, finished=True)
-            tx.summaries.add(session.id, score_answers(questionnaire, answers),
-                             choices_of(questionnaire, answers))
-
-    await db.atomically(work)
+                await db.sessions.save_answer(session.id, answer, questionnaire.version)
+            await db.sessions.move(session.id, None, finished=True)
+            await db.summaries.add(session.id, score_answers(questionnaire, answers),
+                                   choices_of(questionnaire, answers))
     return consultation
 
 

@@ -8,6 +8,10 @@ succeeds. A sweep sends every due digest to the subscribers still owed it: at st
 application is running), right after a consultation closes, and every hour. A crash therefore
 delays a digest but never loses it; the one duplicate it can cause is to a subscriber whose send
 was on the wire at that instant (sent again, like a broadcast's uncertain delivery).
+
+Several workers sweep, each on its own JobQueue, yet each digest is sent by one at a time: a
+worker sends a digest only while it holds the digest's lease in the database, and one that finds
+it held leaves it to its holder. Whoever takes it next finds only the subscribers still owed.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from bot.summary_screens import digest_heading
 from bot.traffic import Traffic
 from conversations.roles import Permission, allows
 from storage.summaries import DueDigest
+from storage.workers import DEAD_AFTER
 
 _logger = logging.getLogger(__name__)
 
@@ -34,6 +39,8 @@ MAX_ATTEMPTS = 5  # failed sends to one subscriber (one per sweep) before giving
 JOB_NAME = "digests:weekly"
 SWEEP_JOB_NAME = "digests:sweep"
 _LOCK = "baraza.digests.lock"
+# How long a worker may go between two sends of a digest before another may take it over.
+LEASE = timedelta(minutes=5)
 # APScheduler drops a job that starts over a second late (its default misfire grace time); one
 # asked for during start-up runs when the job queue starts, however long start-up took.
 _RUN_HOWEVER_LATE = {"misfire_grace_time": None, "coalesce": True}
@@ -97,17 +104,39 @@ async def sweep(application: Application) -> int:
     async with lock:
         services: Services = application.bot_data[SERVICES]
         sent = 0
+        held_elsewhere = False
         for digest in await services.db.digests.due():
+            lease = f"digest:{digest.id}"
+            if not await services.db.leases.acquire(lease, services.worker.id, LEASE):
+                held_elsewhere = True  # another worker is sending it
+                continue
             try:
-                sent += await _send_due(application, services, digest)
+                sent += await _send_due(application, services, digest, lease)
             except Exception:  # it stays due; the next sweep tries again, and others go on
                 _logger.exception("Could not send digest %s of consultation %s", digest.id,
                                   digest.consultation_id)
+            finally:
+                await services.db.leases.release(lease, services.worker.id)
+        if held_elsewhere:
+            _look_again_later(application)
         return sent
 
 
-async def _send_due(application: Application, services: Services, digest: DueDigest) -> int:
-    """Send one due digest to everyone still owed it; finish it unless someone is to be retried."""
+def _look_again_later(application: Application) -> None:
+    """Sweep again once a worker holding a digest would count as dead: should it have been
+    killed, its digest is sent then rather than at the next hourly sweep."""
+    if application.job_queue is not None:
+        application.job_queue.run_once(_sweep_job, when=DEAD_AFTER + timedelta(seconds=1),
+                                       name=SWEEP_JOB_NAME, job_kwargs=_RUN_HOWEVER_LATE)
+
+
+async def _send_due(application: Application, services: Services, digest: DueDigest,
+                    lease: str) -> int:
+    """Send one due digest to everyone still owed it; finish it unless someone is to be retried.
+
+    The lease is renewed before each send; should another worker have taken it over meanwhile
+    (this one stalled for longer than LEASE), the rest is left to that one.
+    """
     digests = services.db.digests
     consultation = await services.db.consultations.get(digest.consultation_id)
     closed = digest.kind == "final"
@@ -124,6 +153,9 @@ async def _send_due(application: Application, services: Services, digest: DueDig
     charts: dict[str, bytes | None] = {}  # one drawing per language; None: it could not be drawn
     sent, retry = 0, False
     for item in owed:
+        if not await services.db.leases.acquire(lease, services.worker.id, LEASE):
+            _logger.warning("Digest %s was taken over by another worker", digest.id)
+            return sent
         subscriber = item.subscriber
         role, _ = await services.turns.role_of(subscriber.user_id)
         if not allows(role, Permission.READ_SUMMARY):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from html import escape
 from typing import Any
@@ -15,7 +15,7 @@ from bot.i18n import Catalogs, Translator
 from conversations.model import Questionnaire
 from conversations.roles import Role
 from conversations.scoring import score_answers
-from storage import AuditAction, AuditEntry, Consultation, Erased, PersonalData, Respondent, Tx
+from storage import AuditAction, AuditEntry, Consultation, Database, Erased, PersonalData, Respondent
 
 FILENAME = "baraza-my-data.json"
 LISTED = 20  # consultations in the message (the newest); the file has them all
@@ -160,20 +160,20 @@ def erased_screen(t: Translator, erased: Erased) -> screens.Screen:
 
 
 def erasure(questionnaire: Questionnaire, runs: Callable[[Consultation], bool], update_id: int,
-            erased: list[Erased]) -> Callable[[Tx, Respondent], None]:
+            erased: list[Erased]) -> Callable[[Database, Respondent], Awaitable[None]]:
     """The write that erases the person in the transaction claiming the confirming tap.
 
     Their finished sessions leave the running totals first (the consultations of this
     questionnaire version: those of older versions are never summarised by this bot, README).
     """
-    def write(tx: Tx, respondent: Respondent) -> None:
+    async def write(db: Database, respondent: Respondent) -> None:
         cards = {}
-        for session in tx.privacy.summarised_sessions(respondent.user_id):
-            consultation = tx.consultations.get(session.consultation_id)
+        for session in await db.privacy.summarised_sessions(respondent.user_id):
+            consultation = await db.consultations.get(session.consultation_id)
             if consultation is not None and runs(consultation):
                 cards[session.id] = score_answers(questionnaire, session.answers)
-        tx.summaries.withdraw_from_totals(cards)
-        erased.append(tx.privacy.erase(respondent.user_id, update_id))
-        tx.audit.record(None, AuditAction.ERASURE)
+        await db.summaries.withdraw_from_totals(cards)
+        erased.append(await db.privacy.erase(respondent.user_id, update_id))
+        await db.audit.record(None, AuditAction.ERASURE)
 
     return write

@@ -2,12 +2,18 @@
 
 JobQueue jobs live in memory only, so the database is the schedule: at start-up every overdue
 change is applied at once and every future one becomes a job again.
+
+Several workers: a schedule set through one worker reaches the others when they re-read the
+database (every REFRESH_EVERY), so it survives the worker that took it. Each worker then runs the
+change at its time, and it happens once: the change is a conditional update (a consultation
+closes only from open or draft), so only one worker's succeeds, and only that one tells the
+listeners and writes the audit trail.
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from telegram.ext import Application, CallbackContext
 
@@ -15,6 +21,8 @@ from bot.context import SERVICES, Services
 from storage import AuditAction, Consultation, Database
 
 _logger = logging.getLogger(__name__)
+REFRESH_EVERY = timedelta(seconds=30)
+REFRESH_JOB_NAME = "consultations:schedules"
 
 # Which statuses a change may leave, per verb. Reopening keeps every answer given before.
 TRANSITIONS = {"open": ("open", ("draft",)), "close": ("closed", ("draft", "open")),
@@ -78,6 +86,17 @@ async def restore(application: Application, db: Database) -> None:
     """At start-up: apply what fell due while the bot was down, schedule the rest."""
     for consultation in await db.consultations.list(("draft", "open")):
         await apply_schedule(application, consultation)
+
+
+def keep_current(application: Application, db: Database) -> None:
+    """Re-read the schedules every REFRESH_EVERY: those set through another worker, too."""
+    assert application.job_queue is not None
+
+    async def refresh(context: CallbackContext) -> None:
+        await restore(application, db)
+
+    application.job_queue.run_repeating(refresh, interval=REFRESH_EVERY, first=REFRESH_EVERY,
+                                        name=REFRESH_JOB_NAME)
 
 
 async def _run_transition(context: CallbackContext) -> None:

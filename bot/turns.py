@@ -7,7 +7,7 @@ Telegram calls happen after the commit, never while the shared connection is loc
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import Enum
 from types import MappingProxyType
@@ -20,11 +20,11 @@ from conversations.flow import Flow, Labels, Progress, Step
 from conversations.question_results import choices_of
 from conversations.roles import Role
 from conversations.scoring import score_answers
-from storage import AuditAction, Consultation, Database, Invitation, Respondent, Session, Tx
+from storage import AuditAction, Consultation, Database, Invitation, Respondent, Session
 
 Move = Callable[[Flow, Progress], Step]
-# A write that must commit (or not) together with the update's claim (run on the database thread).
-Write = Callable[[Tx, Respondent], None]
+# A write that must commit (or not) together with the update's claim, in its transaction.
+Write = Callable[[Database, Respondent], Awaitable[None]]
 
 
 class Claim(Enum):
@@ -54,17 +54,6 @@ class Turn:
         """Whether the respondent is in the middle of an open consultation."""
         return (self.session is not None and not self.session.finished
                 and self.consultation is not None and self.consultation.status == "open")
-
-
-@dataclass(frozen=True)
-class _Entered:
-    """What ``Turns.enter``'s transaction read and decided."""
-
-    respondent: Respondent
-    consultation: Consultation | None
-    session: Session | None
-    claim: Claim
-    step: Step | None
 
 
 class Turns:
@@ -110,28 +99,29 @@ class Turns:
         user, chat = update.effective_user, update.effective_chat
         assert user is not None and chat is not None
         query = update.callback_query
-        update_id = update.update_id  # read here: the work below runs on the database thread
+        update_id = update.update_id
         tap = None
         if query is not None and query.message is not None:
             tap = f"{query.message.message_id}:{query.data}"
 
-        def work(tx: Tx) -> _Entered | None:
-            # The whole update in one hand-off to the database thread: the engine is plain code.
-            if tx.privacy.erased_by(update_id):
+        db = self.db
+        async with db.transaction():
+            # The whole update in one transaction: the engine in the middle is plain code.
+            respondent = await db.respondents.ensure_unless_erased_by(update_id, user.id, chat.id)
+            if respondent is None:
                 return None  # a redelivered /forget must not make its person a respondent again
-            respondent = tx.respondents.ensure(user.id, chat.id)
-            if not tx.respondents.claim_update(user.id, update_id, tap):
+            if not await db.respondents.claim_update(user.id, update_id, tap):
                 return None
             claim = Claim.REPEATED_TAP if tap is not None and respondent.last_tap == tap else Claim.NEW
             if write is not None:
-                write(tx, respondent)
+                await write(db, respondent)
                 # An erasure leaves nobody to read back: the turn answers in the old snapshot.
-                respondent = tx.respondents.get(user.id) or respondent
+                respondent = await db.respondents.get(user.id) or respondent
             wanted = consultation_id if consultation_id is not None else respondent.consultation_id
-            consultation = tx.consultations.get(wanted) if wanted is not None else None
+            consultation = await db.consultations.get(wanted) if wanted is not None else None
             session = None
             if consultation is not None and self.runs(consultation):
-                session = tx.sessions.get(user.id, consultation.id)
+                session = await db.sessions.get(user.id, consultation.id)
             step = None
             if typed is not None:
                 locale = self.translator(respondent, user.language_code).locale
@@ -143,18 +133,12 @@ class Turns:
             if (move_now is not None and session is not None
                     and consultation is not None and consultation.status == "open"):
                 step = move_now(self.flow, self.progress(session))
-                self._store(tx, session, step)
+                await self._store(session, step)
                 if consultation.id != respondent.consultation_id:
                     # A button of another open consultation: typed replies follow it there.
-                    tx.respondents.set_consultation(user.id, consultation.id)
-            return _Entered(respondent, consultation, session, claim, step)
-
-        entered = await self.db.atomically(work)
-        if entered is None:
-            return None
-        t = self.translator(entered.respondent, user.language_code)
-        turn = Turn(entered.respondent, entered.consultation, entered.session, t, entered.claim)
-        return turn, entered.step
+                    await db.respondents.set_consultation(user.id, consultation.id)
+        t = self.translator(respondent, user.language_code)
+        return Turn(respondent, consultation, session, t, claim), step
 
     async def translator_for(self, user_id: int, language_code: str | None) -> Translator:
         """The language to answer a user in, without claiming the update (errors, refusals)."""
@@ -171,24 +155,26 @@ class Turns:
         stored = await self.db.roles.get(user_id)
         return (Role(stored.role), stored.agency) if stored else (Role.CITIZEN, None)
 
-    def _store(self, tx: Tx, session: Session, step: Step) -> None:
+    async def _store(self, session: Session, step: Step) -> None:
         if step.saved is not None:
-            tx.sessions.save_answer(session.id, step.saved, self.flow.questionnaire.version)
+            await self.db.sessions.save_answer(session.id, step.saved,
+                                               self.flow.questionnaire.version)
         progress = step.progress
         if progress.cursor != session.cursor or progress.finished != session.finished:
             # The message showing the old question no longer shows the current one.
-            tx.sessions.move(session.id, progress.cursor, finished=progress.finished)
+            await self.db.sessions.move(session.id, progress.cursor, finished=progress.finished)
             if progress.finished and not session.finished:
                 # Answers cannot change any more: add them to the summary's running totals.
                 questionnaire = self.flow.questionnaire
-                tx.summaries.add(session.id, score_answers(questionnaire, progress.answers),
-                                 choices_of(questionnaire, progress.answers))
+                await self.db.summaries.add(
+                    session.id, score_answers(questionnaire, progress.answers),
+                    choices_of(questionnaire, progress.answers))
 
     @staticmethod
-    def consent(tx: Tx, respondent: Respondent) -> None:
+    async def consent(db: Database, respondent: Respondent) -> None:
         """Record consent and subscribe the respondent to announcements (a ``write``)."""
-        tx.respondents.record_consent(respondent.user_id)
-        tx.respondents.set_subscribed(respondent.user_id, True)
+        await db.respondents.record_consent(respondent.user_id)
+        await db.respondents.set_subscribed(respondent.user_id, True)
 
     async def redeem_invitation(self, user_id: int, token_hash: str) -> tuple[Invitation | None, Role]:
         """Use up an invitation and make the user an official, together or not at all."""
@@ -210,12 +196,9 @@ class Turns:
         role, _ = await self.role_of(user_id)
         cursor = self.flow.new_progress().cursor
 
-        def work(tx: Tx) -> Session:
-            session = tx.sessions.start(user_id, consultation.id, role.value, cursor)
-            tx.respondents.set_consultation(user_id, consultation.id)
-            return session
-
-        session = await self.db.atomically(work)
+        async with self.db.transaction():
+            session = await self.db.sessions.start(user_id, consultation.id, role.value, cursor)
+            await self.db.respondents.set_consultation(user_id, consultation.id)
         return session, self.flow.resume(self.progress(session))
 
     async def open_consultations(self, user_id: int) -> list[Consultation]:

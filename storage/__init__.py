@@ -3,7 +3,13 @@
 from storage.audit import AuditAction, AuditEntry, AuditRepository
 from storage.broadcasts import Broadcast, BroadcastRepository, DeliveryCounts, Recipient
 from storage.database import Database
-from storage.errors import RecordNotFound, StorageError
+from storage.errors import (
+    ConstraintViolated,
+    DuplicateKey,
+    MissingParent,
+    RecordNotFound,
+    StorageError,
+)
 from storage.consultations import ConsultationRepository
 from storage.privacy import Erased, PersonalData, PrivacyRepository
 from storage.records import (
@@ -20,7 +26,6 @@ from storage.retention import Retained, RetentionRepository
 from storage.roles import InvitationRepository, RoleRepository
 from storage.respondents import RespondentRepository
 from storage.sessions import SessionRepository
-from storage.tx import Tx
 from storage.summaries import (
     Comment,
     DigestRepository,
@@ -54,6 +59,9 @@ __all__ = [
     "RoleRepository",
     "StoredRole",
     "Database",
+    "ConstraintViolated",
+    "DuplicateKey",
+    "MissingParent",
     "RecordNotFound",
     "Respondent",
     "RespondentRepository",
@@ -67,5 +75,4 @@ __all__ = [
     "SecretRepository",
     "Subscriber",
     "SummaryRepository",
-    "Tx",
 ]

@@ -1,17 +1,16 @@
 """The audit trail: who granted, revoked, invited, exported, broadcast or changed what, and when.
 
-It holds no answers, and never the id of someone erased by /forget (see ``PrivacyStatements``).
+It holds no answers, and never the id of someone erased by /forget (see ``PrivacyRepository.erase``).
 """
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from storage.backend import Backend, Row
 from storage.clock import Clock, timestamp
-from storage.connection import Connection
 
 
 class AuditAction(StrEnum):
@@ -49,51 +48,36 @@ _INSERT = ("INSERT INTO audit_log (at, actor_id, action, target_id, consultation
            " VALUES (?, ?, ?, ?, ?, ?)")
 
 
-class AuditStatements:
-    """Audit writes inside a one-hand-off transaction (see ``Tx``)."""
-
-    def __init__(self, connection: sqlite3.Connection, clock: Clock) -> None:
-        self._connection = connection
-        self._clock = clock
-
-    def record(self, actor_id: int | None, action: AuditAction, *, target_id: int | None = None,
-               consultation_id: int | None = None, detail: str | None = None) -> None:
-        """Add an entry to the trail."""
-        self._connection.execute(_INSERT, (timestamp(self._clock), actor_id, action.value,
-                                           target_id, consultation_id, detail))
-
-
 class AuditRepository:
     """The audit trail; each record commits alone or joins the caller's transaction."""
 
-    def __init__(self, connection: Connection, clock: Clock) -> None:
-        self._connection = connection
+    def __init__(self, backend: Backend, clock: Clock) -> None:
+        self._backend = backend
         self._clock = clock
 
     async def record(self, actor_id: int | None, action: AuditAction, *,
                      target_id: int | None = None, consultation_id: int | None = None,
                      detail: str | None = None) -> None:
         """Add an entry to the trail."""
-        await self._connection.run(lambda c: AuditStatements(c, self._clock).record(
-            actor_id, action, target_id=target_id, consultation_id=consultation_id,
-            detail=detail))
+        await self._backend.fetch(_INSERT, (timestamp(self._clock), actor_id, action.value,
+                                             target_id, consultation_id, detail))
 
     async def latest(self, limit: int = 50) -> list[AuditEntry]:
         """The newest entries, newest first."""
-        rows = await self._connection.fetch(
+        rows = await self._backend.fetch(
             "SELECT at, actor_id, action, target_id, consultation_id, detail FROM audit_log"
             " ORDER BY id DESC LIMIT ?", (limit,))
         return [_entry(row) for row in rows]
 
     async def about(self, user_id: int) -> list[AuditEntry]:
         """Entries naming the user as actor or target, oldest first (for /mydata)."""
-        rows = await self._connection.fetch(
+        rows = await self._backend.fetch(
             "SELECT at, actor_id, action, target_id, consultation_id, detail FROM audit_log"
             " WHERE actor_id = ?1 OR target_id = ?1 ORDER BY id", (user_id,))
         return [_entry(row) for row in rows]
 
 
-def _entry(row: sqlite3.Row) -> AuditEntry:
+def _entry(row: Row) -> AuditEntry:
     return AuditEntry(datetime.fromisoformat(row["at"]), row["actor_id"],
                       AuditAction(row["action"]), row["target_id"], row["consultation_id"],
                       row["detail"])

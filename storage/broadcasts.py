@@ -6,19 +6,19 @@ subscriber of that moment has a pending delivery (one INSERT ... SELECT), and 'd
 broadcast of a consultation sends at a time. A delivery is 'sending' from just before its Bot API
 call until the outcome is written right after it: 'sent', 'blocked', 'failed', or 'pending' again
 for a later retry. Whether its subscriber still wants it is checked when it is taken: one who sent
-/stop since Send is 'skipped', one known to have blocked the bot since is 'blocked'.
+/stop since Send is 'skipped', one known to have blocked the bot since is 'blocked'. Which worker
+takes which pending delivery, and what becomes of a dead worker's: storage/delivery_claims.py.
 """
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from storage.backend import Backend, Row
 from storage.clock import Clock, timestamp
-from storage.connection import Connection, missing_parent_raises
-from storage.errors import RecordNotFound, StorageError
+from storage.errors import RecordNotFound, StorageError, not_found_if_missing_parent
 
 # Who a broadcast reaches: subscribed and not known to have blocked the bot.
 SUBSCRIBERS = "subscribed = 1 AND blocked_at IS NULL"
@@ -112,15 +112,15 @@ class Announcement:
 class BroadcastRepository:
     """The broadcast queue: drafts, the deliveries of each broadcast and their outcomes."""
 
-    def __init__(self, connection: Connection, clock: Clock) -> None:
-        self._connection = connection
+    def __init__(self, backend: Backend, clock: Clock) -> None:
+        self._backend = backend
         self._clock = clock
 
     async def audience(self, consultation_id: int,
                        audience: Audience = Audience.EVERYONE) -> dict[str | None, int]:
         """How many subscribers a broadcast of the consultation would reach now, by their
         stored language (None: never chose)."""
-        rows = await self._connection.fetch(
+        rows = await self._backend.fetch(
             f"SELECT r.locale, count(*) FROM respondents AS r WHERE {SUBSCRIBERS}"
             f" AND (?2 = 'everyone' OR NOT {_FINISHED}) GROUP BY r.locale",
             (consultation_id, audience.value))
@@ -129,8 +129,8 @@ class BroadcastRepository:
     async def create(self, consultation_id: int, created_by: int, locale: str,
                      audience: Audience = Audience.EVERYONE) -> Broadcast:
         """A draft announcing the consultation, for the moderator to preview."""
-        with missing_parent_raises(f"no consultation {consultation_id}"):
-            (row,) = await self._connection.write(
+        with not_found_if_missing_parent(f"no consultation {consultation_id}"):
+            (row,) = await self._backend.fetch(
                 "INSERT INTO broadcasts (consultation_id, created_by, locale, created_at, audience)"
                 f" VALUES (?, ?, ?, ?, ?) RETURNING {_COLUMNS}",
                 (consultation_id, created_by, locale, timestamp(self._clock), audience.value),
@@ -139,14 +139,14 @@ class BroadcastRepository:
 
     async def set_audience(self, broadcast_id: int, audience: Audience) -> bool:
         """Choose whom a draft will reach; False when it is not a draft any more."""
-        return bool(await self._connection.write(
+        return bool(await self._backend.fetch(
             "UPDATE broadcasts SET audience = ? WHERE id = ? AND status = 'draft' RETURNING id",
             (audience.value, broadcast_id)))
 
     async def show_progress_in(self, broadcast_id: int, chat_id: int, message_id: int,
                                text: str) -> None:
         """The message that shows the preview, then the progress, and the text it shows now."""
-        rows = await self._connection.write(
+        rows = await self._backend.fetch(
             "UPDATE broadcasts SET progress_chat_id = ?, progress_message_id = ?, progress_text = ?"
             " WHERE id = ? RETURNING id",
             (chat_id, message_id, text, broadcast_id),
@@ -155,13 +155,13 @@ class BroadcastRepository:
             raise RecordNotFound(f"no broadcast {broadcast_id}")
 
     async def get(self, broadcast_id: int) -> Broadcast | None:
-        rows = await self._connection.fetch(
+        rows = await self._backend.fetch(
             f"SELECT {_COLUMNS} FROM broadcasts WHERE id = ?", (broadcast_id,))
         return _broadcast(rows[0]) if rows else None
 
     async def last_announcement(self, consultation_id: int) -> Announcement | None:
         """The consultation's latest broadcast past its draft, whatever became of it, if any."""
-        rows = await self._connection.fetch(
+        rows = await self._backend.fetch(
             "SELECT b.id, b.started_at, b.status,"
             " (SELECT count(*) FROM deliveries WHERE broadcast_id = b.id AND status = 'sent'),"
             " (SELECT count(*) FROM deliveries WHERE broadcast_id = b.id)"
@@ -181,8 +181,8 @@ class BroadcastRepository:
         Raises AlreadySending, leaving the draft as it was, while another broadcast of the same
         consultation is being sent.
         """
-        async with self._connection.transaction():
-            rows = await self._connection.fetch(
+        async with self._backend.transaction():
+            rows = await self._backend.fetch(
                 "SELECT d.consultation_id, EXISTS (SELECT 1 FROM broadcasts AS o"
                 " WHERE o.consultation_id = d.consultation_id AND o.status = 'sending'),"
                 " d.audience FROM broadcasts AS d WHERE d.id = ? AND d.status = 'draft'",
@@ -193,23 +193,23 @@ class BroadcastRepository:
             if rows[0][1]:
                 raise AlreadySending(f"consultation {rows[0][0]} is being announced already")
             # Checked in this transaction above; the unique index broadcasts_one_sending as well.
-            await self._connection.write(
+            await self._backend.fetch(
                 "UPDATE broadcasts SET status = 'sending', started_at = ? WHERE id = ?",
                 (timestamp(self._clock), broadcast_id),
             )
-            await self._connection.write(
+            await self._backend.fetch(
                 "INSERT INTO deliveries (broadcast_id, user_id)"
                 f" SELECT ?3, r.user_id FROM respondents AS r WHERE {SUBSCRIBERS}"
                 f" AND (?2 = 'everyone' OR NOT {_FINISHED})",
                 (rows[0][0], rows[0][2], broadcast_id),
             )
-            (row,) = await self._connection.fetch(
+            (row,) = await self._backend.fetch(
                 "SELECT count(*) FROM deliveries WHERE broadcast_id = ?", (broadcast_id,))
         return int(row[0])
 
     async def cancel(self, broadcast_id: int) -> bool:
         """Drop a draft (nothing was sent); False when it is not a draft."""
-        return bool(await self._connection.write(
+        return bool(await self._backend.fetch(
             "UPDATE broadcasts SET status = 'cancelled', finished_at = ?"
             " WHERE id = ? AND status = 'draft' RETURNING id",
             (timestamp(self._clock), broadcast_id),
@@ -220,7 +220,7 @@ class BroadcastRepository:
 
         It stays unfinished until the sender has reported what was sent.
         """
-        return bool(await self._connection.write(
+        return bool(await self._backend.fetch(
             "UPDATE broadcasts SET status = 'cancelled', stop_reason = 'moderator'"
             " WHERE id = ? AND status = 'sending' RETURNING id",
             (broadcast_id,),
@@ -228,7 +228,7 @@ class BroadcastRepository:
 
     async def finish(self, broadcast_id: int) -> None:
         """The final report was made: a sending broadcast is done, a stopped one stays cancelled."""
-        rows = await self._connection.write(
+        rows = await self._backend.fetch(
             "UPDATE broadcasts SET finished_at = coalesce(finished_at, ?),"
             " status = CASE status WHEN 'sending' THEN 'done' ELSE status END"
             " WHERE id = ? RETURNING id",
@@ -239,43 +239,17 @@ class BroadcastRepository:
 
     async def unfinished(self) -> list[Broadcast]:
         """Broadcasts being sent, or stopped but not yet reported, oldest first."""
-        rows = await self._connection.fetch(
+        rows = await self._backend.fetch(
             f"SELECT {_COLUMNS} FROM broadcasts WHERE finished_at IS NULL"
             " AND status IN ('sending', 'cancelled') ORDER BY id")
         return [_broadcast(row) for row in rows]
 
-    async def requeue_interrupted(self) -> int:
-        """At start-up: deliveries a crash left 'sending' become pending again; how many.
-
-        Nothing of this process is in flight then, so each of them is either undelivered, or
-        delivered without the bot having learnt so. They are sent again (see README, Broadcasts).
-        """
-        rows = await self._connection.write(
-            "UPDATE deliveries SET status = 'pending' WHERE status = 'sending' AND broadcast_id IN"
-            " (SELECT id FROM broadcasts WHERE finished_at IS NULL) RETURNING user_id")
-        return len(rows)
-
-    async def pending(self, broadcast_id: int, after: int, limit: int) -> list[Recipient]:
-        """The next pending recipients with a user id above ``after``, while the broadcast sends.
-
-        Whether each still wants it is checked as it is taken (begin_attempt), not here: a batch
-        may wait minutes for its turn.
-        """
-        rows = await self._connection.fetch(
-            "SELECT d.user_id, r.chat_id, r.locale, d.attempts, EXISTS (SELECT 1 FROM sessions AS s"
-            " WHERE s.user_id = d.user_id AND s.consultation_id = b.consultation_id"
-            " AND s.finished_at IS NOT NULL)"
-            " FROM deliveries AS d JOIN respondents AS r ON r.user_id = d.user_id"
-            " JOIN broadcasts AS b ON b.id = d.broadcast_id"
-            " WHERE d.broadcast_id = ?1 AND d.status = 'pending' AND d.user_id > ?2"
-            " AND b.status = 'sending'"
-            " ORDER BY d.user_id LIMIT ?3",
-            (broadcast_id, after, limit),
-        )
-        return [Recipient(row[0], row[1], row[2], row[3], bool(row[4])) for row in rows]
-
-    async def begin_attempt(self, broadcast_id: int, user_id: int) -> Taken | None:
+    async def begin_attempt(self, broadcast_id: int, user_id: int,
+                            worker_id: str | None = None) -> Taken | None:
         """Take a pending delivery, just before its Bot API call: Taken.SEND marks it 'sending'.
+
+        ``worker_id``: only if that worker still holds its claim (storage/delivery_claims.py); a
+        worker stalled for so long that its claims were freed and taken by another sends nothing.
 
         The subscriber is checked at this moment, not when the queue was built (a broadcast to
         many takes most of an hour): one who sent /stop since is marked 'skipped', one known to
@@ -283,21 +257,22 @@ class BroadcastRepository:
         when the delivery is not pending any more or the broadcast is not sending; a broadcast
         whose consultation is no longer open is stopped here, its remaining deliveries unsent.
         """
-        rows = await self._connection.write(
+        rows = await self._backend.fetch(
             "UPDATE deliveries SET status = (SELECT CASE"
             " WHEN r.blocked_at IS NOT NULL THEN 'blocked'"
             " WHEN r.subscribed = 0 THEN 'skipped' ELSE 'sending' END"
             " FROM respondents AS r WHERE r.user_id = deliveries.user_id)"
             " WHERE broadcast_id = ?1 AND user_id = ?2 AND status = 'pending'"
-            " AND EXISTS (SELECT 1 FROM broadcasts AS b JOIN consultations AS c"
+            + (" AND worker_id = ?3" if worker_id is not None else "")
+            + " AND EXISTS (SELECT 1 FROM broadcasts AS b JOIN consultations AS c"
             " ON c.id = b.consultation_id WHERE b.id = ?1 AND b.status = 'sending'"
             " AND c.status = 'open')"
             " RETURNING status",
-            (broadcast_id, user_id),
+            (broadcast_id, user_id) + ((worker_id,) if worker_id is not None else ()),
         )
         if rows:
             return Taken(rows[0][0])
-        await self._connection.write(
+        await self._backend.fetch(
             "UPDATE broadcasts SET status = 'cancelled', stop_reason = 'closed'"
             " WHERE id = ? AND status = 'sending' AND NOT EXISTS (SELECT 1 FROM consultations"
             " WHERE id = broadcasts.consultation_id AND status = 'open')",
@@ -328,20 +303,20 @@ class BroadcastRepository:
 
     async def counts(self, broadcast_id: int) -> DeliveryCounts:
         """The broadcast's deliveries per state."""
-        rows = await self._connection.fetch(
+        rows = await self._backend.fetch(
             "SELECT status, count(*) FROM deliveries WHERE broadcast_id = ? GROUP BY status",
             (broadcast_id,))
         return DeliveryCounts(**{row[0]: int(row[1]) for row in rows})
 
     async def set_progress_text(self, broadcast_id: int, text: str) -> None:
         """Remember what the progress message is being set to show."""
-        await self._connection.write(
+        await self._backend.fetch(
             "UPDATE broadcasts SET progress_text = ? WHERE id = ?", (text, broadcast_id))
 
     async def _outcome(self, broadcast_id: int, user_id: int, assignments: str,
                        *values: object) -> None:
         """Record what became of a delivery being sent."""
-        rows = await self._connection.write(
+        rows = await self._backend.fetch(
             f"UPDATE deliveries SET {assignments} WHERE broadcast_id = ?1 AND user_id = ?2"
             " AND status = 'sending' RETURNING user_id",
             (broadcast_id, user_id, *values),
@@ -350,7 +325,7 @@ class BroadcastRepository:
             raise RecordNotFound(f"broadcast {broadcast_id} is not sending to user {user_id}")
 
 
-def _broadcast(row: sqlite3.Row) -> Broadcast:
+def _broadcast(row: Row) -> Broadcast:
     return Broadcast(row["id"], row["consultation_id"], row["created_by"], row["locale"],
                      row["status"], row["progress_chat_id"], row["progress_message_id"],
                      row["progress_text"], row["stop_reason"], Audience(row["audience"]))

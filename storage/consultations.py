@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
+from storage.backend import Backend, Row
 from storage.clock import Clock, timestamp
-from storage.connection import Connection
 from storage.errors import RecordNotFound
 from storage.records import Consultation, ConsultationStatus, ConsultationText
 
@@ -18,30 +17,19 @@ _SELECT = (
 )
 
 
-class ConsultationStatements:
-    """The consultation reads a one-hand-off transaction needs (see ``Tx``)."""
-
-    def __init__(self, connection: sqlite3.Connection) -> None:
-        self._connection = connection
-
-    def get(self, consultation_id: int) -> Consultation | None:
-        rows = self._connection.execute(f"{_SELECT} WHERE c.id = ?", (consultation_id,)).fetchall()
-        return _consultations(rows)[0] if rows else None
-
-
 class ConsultationRepository:
     """Creates, lists and moves consultations through draft, open and closed."""
 
-    def __init__(self, connection: Connection, clock: Clock) -> None:
-        self._connection = connection
+    def __init__(self, backend: Backend, clock: Clock) -> None:
+        self._backend = backend
         self._clock = clock
 
     async def create(self, questionnaire_id: str, version: int,
                      texts: Mapping[str, ConsultationText], created_by: int | None,
                      status: str = "draft") -> Consultation:
         """A new consultation with its texts (one per locale)."""
-        async with self._connection.transaction():
-            (row,) = await self._connection.write(
+        async with self._backend.transaction():
+            (row,) = await self._backend.fetch(
                 "INSERT INTO consultations (questionnaire_id, questionnaire_version, status,"
                 " created_by, created_at) VALUES (?, ?, ?, ?, ?) RETURNING id",
                 (questionnaire_id, version, status, created_by, timestamp(self._clock)),
@@ -53,18 +41,19 @@ class ConsultationRepository:
         return created
 
     async def get(self, consultation_id: int) -> Consultation | None:
-        return await self._connection.run(lambda c: ConsultationStatements(c).get(consultation_id))
+        rows = await self._backend.fetch(f"{_SELECT} WHERE c.id = ?", (consultation_id,))
+        return _consultations(rows)[0] if rows else None
 
     async def list(self, statuses: Sequence[str] = ("draft", "open", "closed")) -> list[Consultation]:
         """Consultations in these statuses, newest first."""
         marks = ",".join("?" * len(statuses))
-        rows = await self._connection.fetch(
+        rows = await self._backend.fetch(
             f"{_SELECT} WHERE c.status IN ({marks}) ORDER BY c.id DESC", tuple(statuses))
         return _consultations(rows)
 
     async def set_text(self, consultation_id: int, locale: str, text: ConsultationText) -> None:
         """Add or replace the title and description in one language."""
-        await self._connection.write(
+        await self._backend.fetch(
             "INSERT INTO consultation_texts (consultation_id, locale, title, description)"
             " VALUES (?, ?, ?, ?) ON CONFLICT (consultation_id, locale) DO UPDATE SET"
             " title = excluded.title, description = excluded.description",
@@ -81,14 +70,14 @@ class ConsultationRepository:
         if expected is not None:
             sql += f" AND status IN ({','.join('?' * len(expected))})"
             params += tuple(expected)
-        changed = await self._connection.write(f"{sql} RETURNING id", params)
+        changed = await self._backend.fetch(f"{sql} RETURNING id", params)
         if not changed and await self.get(consultation_id) is None:
             raise RecordNotFound(f"no consultation {consultation_id}")
         return bool(changed)
 
     async def delete_draft(self, consultation_id: int) -> bool:
         """Delete a consultation that was never opened (with its texts); False if not a draft."""
-        rows = await self._connection.write(
+        rows = await self._backend.fetch(
             "DELETE FROM consultations WHERE id = ? AND status = 'draft' RETURNING id",
             (consultation_id,))
         return bool(rows)
@@ -96,7 +85,7 @@ class ConsultationRepository:
     async def set_schedule(self, consultation_id: int, opens_at: datetime | None,
                            closes_at: datetime | None) -> None:
         """When the consultation opens and closes by itself (UTC)."""
-        rows = await self._connection.write(
+        rows = await self._backend.fetch(
             "UPDATE consultations SET opens_at = ?, closes_at = ? WHERE id = ? RETURNING id",
             (_iso(opens_at), _iso(closes_at), consultation_id),
         )
@@ -112,9 +101,9 @@ def _parse(text: str | None) -> datetime | None:
     return None if text is None else datetime.fromisoformat(text)
 
 
-def _consultations(rows: Sequence[sqlite3.Row]) -> list[Consultation]:
+def _consultations(rows: Sequence[Row]) -> list[Consultation]:
     """Group a consultations-join-texts result by consultation, keeping the rows' order."""
-    grouped: dict[int, tuple[sqlite3.Row, dict[str, ConsultationText]]] = {}
+    grouped: dict[int, tuple[Row, dict[str, ConsultationText]]] = {}
     for row in rows:
         _, texts = grouped.setdefault(row["id"], (row, {}))
         if row["locale"] is not None:

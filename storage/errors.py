@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 
 class StorageError(Exception):
     """The database cannot be used as asked: unreadable, failed migration, or a newer schema."""
@@ -21,3 +24,12 @@ class MissingParent(ConstraintViolated):
 
 class DuplicateKey(ConstraintViolated):
     """A write would have made two rows with the same unique key."""
+
+
+@contextmanager
+def not_found_if_missing_parent(message: str) -> Iterator[None]:
+    """Report a write naming a row that does not exist (by foreign key) as RecordNotFound."""
+    try:
+        yield
+    except MissingParent as error:
+        raise RecordNotFound(message) from error

@@ -1,7 +1,7 @@
 """Per-question running totals, and the releases every summary is read from.
 
 ``question_totals`` counts, per consultation, role, question and option, the finished respondents
-who chose it; rows are added by ``SummaryStatements.add_many`` together with ``summary_totals``, in
+who chose it; rows are added by ``SummaryRepository.add_many`` together with ``summary_totals``, in
 the transaction that finishes a session. Summaries never read either table directly: they read the
 last *release* (``release`` below, then ``released_tallies`` and ``released_counts``).
 
@@ -16,46 +16,57 @@ withheld), so it is replaced as soon as anything changes.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterable, Mapping
 
 from conversations.question_results import OptionCount
 from conversations.summaries import OVERALL, Tally
+from storage.backend import Backend, Row
 from storage.clock import Clock, timestamp
-from storage.connection import Connection
 
 
-class QuestionTotalStatements:
-    """The per-question totals' writes and the release, run on the connection's thread."""
+class QuestionTotalRepository:
+    """The per-question totals, releases, and the released figures summaries are made of."""
 
-    def __init__(self, connection: sqlite3.Connection) -> None:
-        self._connection = connection
+    def __init__(self, backend: Backend, clock: Clock) -> None:
+        self._backend = backend
+        self._clock = clock
 
-    def add(self, choices: Mapping[tuple[int, str], Iterable[tuple[str, str]]]) -> None:
+    async def add(self, choices: Mapping[tuple[int, str], Iterable[tuple[str, str]]]) -> None:
         """Add finished respondents' choices: per (consultation, role), their (question, option)
-        pairs. Call inside the transaction that adds their scores (``SummaryStatements``)."""
+        pairs. Call inside the transaction that adds their scores (``SummaryRepository``)."""
         totals: dict[tuple[int, str, str, str], int] = {}
         for (consultation_id, role), pairs in choices.items():
             for question_id, option_id in pairs:
                 key = (consultation_id, role, question_id, option_id)
                 totals[key] = totals.get(key, 0) + 1
-        if not totals:
-            return
         rows = list(totals.items())
         for start in range(0, len(rows), 150):  # 5 values a row, under SQLite's 999 variables
             chunk = rows[start:start + 150]
-            self._connection.execute(
+            await self._backend.fetch(
                 "INSERT INTO question_totals"
                 " (consultation_id, role, question_id, option_id, answers) VALUES "
                 + ", ".join("(?, ?, ?, ?, ?)" for _ in chunk)
                 + " ON CONFLICT (consultation_id, role, question_id, option_id) DO UPDATE"
-                " SET answers = answers + excluded.answers",
+                " SET answers = question_totals.answers + excluded.answers",
                 [v for key, n in chunk for v in (*key, n)],
             )
 
-    def due(self, consultation_id: int, min_group: int) -> list[sqlite3.Row]:
+    async def release(self, consultation_id: int, min_group: int) -> list[str]:
+        """Release each group of the consultation that is due (see the module's rule); the roles
+        released."""
+        if not await self._due(consultation_id, min_group):
+            return []  # the usual case: a read, no write transaction
+        now = timestamp(self._clock)
+        async with self._backend.transaction():
+            due = await self._due(consultation_id, min_group)
+            for row in due:
+                await self._release(consultation_id, row["role"], row["respondents"], min_group,
+                                    now)
+        return [row["role"] for row in due]
+
+    async def _due(self, consultation_id: int, min_group: int) -> list[Row]:
         """The groups of the consultation due for a release, with their respondents now."""
-        return self._connection.execute(
+        return await self._backend.fetch(
             "SELECT t.role, t.respondents FROM summary_totals AS t"
             " LEFT JOIN summary_releases AS r"
             "  ON r.consultation_id = t.consultation_id AND r.role = t.role"
@@ -63,73 +74,51 @@ class QuestionTotalStatements:
             "  AND t.respondents <> coalesce(r.respondents, 0)"
             "  AND (coalesce(r.respondents, 0) <= ?3 OR abs(t.respondents - r.respondents) > ?3)",
             (consultation_id, OVERALL, min_group),
-        ).fetchall()
+        )
 
-    def release(self, consultation_id: int, min_group: int, now: str) -> list[str]:
-        """Release each group of the consultation that is due (see the module's rule); the roles
-        released."""
-        due = self.due(consultation_id, min_group)
-        for row in due:
-            role = row["role"]
-            self._connection.execute(
-                "INSERT INTO released_summary_totals"
-                " (consultation_id, role, pillar_id, respondents, scored, score_sum)"
-                " SELECT t.consultation_id, t.role, t.pillar_id, t.respondents, t.scored, t.score_sum"
-                " FROM summary_totals AS t LEFT JOIN released_summary_totals AS r"
-                "  ON r.consultation_id = t.consultation_id AND r.role = t.role"
-                "  AND r.pillar_id = t.pillar_id"
-                " WHERE t.consultation_id = ?1 AND t.role = ?2"
-                "  AND (coalesce(r.scored, 0) <= ?3 OR t.scored = r.scored"
-                "   OR abs(t.scored - r.scored) > ?3)"
-                " ON CONFLICT (consultation_id, role, pillar_id) DO UPDATE"
-                " SET respondents = excluded.respondents, scored = excluded.scored,"
-                " score_sum = excluded.score_sum",
-                (consultation_id, role, min_group),
-            )
-            self._connection.execute(
-                "WITH live AS (SELECT question_id, sum(answers) AS n FROM question_totals"
-                "   WHERE consultation_id = ?1 AND role = ?2 GROUP BY question_id),"
-                " published AS (SELECT question_id, sum(answers) AS n FROM released_question_totals"
-                "   WHERE consultation_id = ?1 AND role = ?2 GROUP BY question_id),"
-                " due AS (SELECT live.question_id FROM live"
-                "   LEFT JOIN published ON published.question_id = live.question_id"
-                "   WHERE coalesce(published.n, 0) <= ?3 OR abs(live.n - published.n) > ?3)"
-                " INSERT INTO released_question_totals"
-                " (consultation_id, role, question_id, option_id, answers)"
-                " SELECT consultation_id, role, question_id, option_id, answers FROM question_totals"
-                " WHERE consultation_id = ?1 AND role = ?2 AND question_id IN (SELECT question_id FROM due)"
-                " ON CONFLICT (consultation_id, role, question_id, option_id) DO UPDATE"
-                " SET answers = excluded.answers",
-                (consultation_id, role, min_group),
-            )
-            self._connection.execute(
-                "INSERT INTO summary_releases (consultation_id, role, respondents, released_at)"
-                " VALUES (?, ?, ?, ?) ON CONFLICT (consultation_id, role) DO UPDATE"
-                " SET respondents = excluded.respondents, released_at = excluded.released_at",
-                (consultation_id, role, row["respondents"], now),
-            )
-        return [row["role"] for row in due]
-
-
-class QuestionTotalRepository:
-    """Releases, and the released figures summaries are made of."""
-
-    def __init__(self, connection: Connection, clock: Clock) -> None:
-        self._connection = connection
-        self._clock = clock
-
-    async def release(self, consultation_id: int, min_group: int) -> list[str]:
-        """Release the consultation's groups that are due; the roles released."""
-        if not await self._connection.run(
-                lambda c: QuestionTotalStatements(c).due(consultation_id, min_group)):
-            return []  # the usual case: a read, no write transaction
-        now = timestamp(self._clock)
-        return await self._connection.run_atomically(
-            lambda c: QuestionTotalStatements(c).release(consultation_id, min_group, now))
+    async def _release(self, consultation_id: int, role: str, respondents: int, min_group: int,
+                       now: str) -> None:
+        await self._backend.fetch(
+            "INSERT INTO released_summary_totals"
+            " (consultation_id, role, pillar_id, respondents, scored, score_sum)"
+            " SELECT t.consultation_id, t.role, t.pillar_id, t.respondents, t.scored, t.score_sum"
+            " FROM summary_totals AS t LEFT JOIN released_summary_totals AS r"
+            "  ON r.consultation_id = t.consultation_id AND r.role = t.role"
+            "  AND r.pillar_id = t.pillar_id"
+            " WHERE t.consultation_id = ?1 AND t.role = ?2"
+            "  AND (coalesce(r.scored, 0) <= ?3 OR t.scored = r.scored"
+            "   OR abs(t.scored - r.scored) > ?3)"
+            " ON CONFLICT (consultation_id, role, pillar_id) DO UPDATE"
+            " SET respondents = excluded.respondents, scored = excluded.scored,"
+            " score_sum = excluded.score_sum",
+            (consultation_id, role, min_group),
+        )
+        await self._backend.fetch(
+            "WITH live AS (SELECT question_id, sum(answers) AS n FROM question_totals"
+            "   WHERE consultation_id = ?1 AND role = ?2 GROUP BY question_id),"
+            " published AS (SELECT question_id, sum(answers) AS n FROM released_question_totals"
+            "   WHERE consultation_id = ?1 AND role = ?2 GROUP BY question_id),"
+            " due AS (SELECT live.question_id FROM live"
+            "   LEFT JOIN published ON published.question_id = live.question_id"
+            "   WHERE coalesce(published.n, 0) <= ?3 OR abs(live.n - published.n) > ?3)"
+            " INSERT INTO released_question_totals"
+            " (consultation_id, role, question_id, option_id, answers)"
+            " SELECT consultation_id, role, question_id, option_id, answers FROM question_totals"
+            " WHERE consultation_id = ?1 AND role = ?2 AND question_id IN (SELECT question_id FROM due)"
+            " ON CONFLICT (consultation_id, role, question_id, option_id) DO UPDATE"
+            " SET answers = excluded.answers",
+            (consultation_id, role, min_group),
+        )
+        await self._backend.fetch(
+            "INSERT INTO summary_releases (consultation_id, role, respondents, released_at)"
+            " VALUES (?, ?, ?, ?) ON CONFLICT (consultation_id, role) DO UPDATE"
+            " SET respondents = excluded.respondents, released_at = excluded.released_at",
+            (consultation_id, role, respondents, now),
+        )
 
     async def released_tallies(self, consultation_id: int) -> list[Tally]:
         """The last release's score totals; a group's respondents are those of its release."""
-        rows = await self._connection.fetch(
+        rows = await self._backend.fetch(
             "SELECT t.role, t.pillar_id, r.respondents, t.scored, t.score_sum"
             " FROM released_summary_totals AS t JOIN summary_releases AS r"
             "  ON r.consultation_id = t.consultation_id AND r.role = t.role"
@@ -141,7 +130,7 @@ class QuestionTotalRepository:
 
     async def released_counts(self, consultation_id: int) -> list[OptionCount]:
         """The last release's option counts."""
-        rows = await self._connection.fetch(
+        rows = await self._backend.fetch(
             "SELECT role, question_id, option_id, answers FROM released_question_totals"
             " WHERE consultation_id = ?",
             (consultation_id,),
@@ -151,7 +140,7 @@ class QuestionTotalRepository:
 
     async def live_counts(self, consultation_id: int) -> list[OptionCount]:
         """The running option counts, every finished respondent included (tests, benchmarks)."""
-        rows = await self._connection.fetch(
+        rows = await self._backend.fetch(
             "SELECT role, question_id, option_id, answers FROM question_totals"
             " WHERE consultation_id = ?",
             (consultation_id,),
@@ -161,11 +150,11 @@ class QuestionTotalRepository:
 
     async def mark_demo(self, consultation_id: int) -> None:
         """The consultation holds synthetic respondents: its summaries and reports say so."""
-        await self._connection.write(
-            "INSERT OR IGNORE INTO demo_consultations (consultation_id) VALUES (?)",
+        await self._backend.fetch(
+            "INSERT INTO demo_consultations (consultation_id) VALUES (?) ON CONFLICT DO NOTHING",
             (consultation_id,))
 
     async def is_demo(self, consultation_id: int) -> bool:
-        rows = await self._connection.fetch(
+        rows = await self._backend.fetch(
             "SELECT 1 FROM demo_consultations WHERE consultation_id = ?", (consultation_id,))
         return bool(rows)

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 from datetime import timedelta
 
+from storage.backend import Backend
 from storage.clock import Clock, timestamp
-from storage.connection import Connection
 
 RECORDS_KEPT = timedelta(days=30)  # deliveries, used or expired invitations, digest records
 # Telegram keeps an unconfirmed update for 24 hours: after that no erasure can be redelivered.
@@ -30,8 +29,8 @@ class Retained:
 class RetentionRepository:
     """Applies the retention periods in one transaction."""
 
-    def __init__(self, connection: Connection, clock: Clock) -> None:
-        self._connection = connection
+    def __init__(self, backend: Backend, clock: Clock) -> None:
+        self._backend = backend
         self._clock = clock
 
     async def apply(self, answers_kept: timedelta, unconsented_kept: timedelta,
@@ -47,36 +46,35 @@ class RetentionRepository:
         def cutoff(kept: timedelta) -> str:
             return timestamp(lambda: now - kept)
 
-        def work(c: sqlite3.Connection) -> Retained:
-            def run(sql: str, *params: object) -> int:
-                return len(c.execute(sql, params).fetchall())
+        async def run(sql: str, *params: object) -> int:
+            return len(await self._backend.fetch(sql, params))
 
-            closed = ("consultation_id IN (SELECT id FROM consultations WHERE status = 'closed'"
-                      " AND closed_at < ?)")
-            answers = cutoff(answers_kept)
-            quiet = "coalesce(last_update_at, created_at) < ?"
+        closed = ("consultation_id IN (SELECT id FROM consultations WHERE status = 'closed'"
+                  " AND closed_at < ?)")
+        answers = cutoff(answers_kept)
+        quiet = "coalesce(last_update_at, created_at) < ?"
+        async with self._backend.transaction():
             return Retained(
-                deleted_sessions=run(
+                deleted_sessions=await run(
                     f"DELETE FROM sessions WHERE user_id IS NOT NULL AND finished_at IS NULL"
                     f" AND {closed} RETURNING id", answers),
-                unlinked_sessions=run(
+                unlinked_sessions=await run(
                     f"UPDATE sessions SET user_id = NULL, cursor = NULL, prompt_message_id = NULL"
                     f" WHERE user_id IS NOT NULL AND {closed} RETURNING id", answers),
-                respondents=run(
+                respondents=await run(
                     "DELETE FROM respondents WHERE user_id NOT IN (SELECT user_id FROM roles) AND"
                     f" (({quiet} AND consented_at IS NULL) OR ({quiet} AND NOT EXISTS"
                     " (SELECT 1 FROM sessions WHERE sessions.user_id = respondents.user_id)))"
                     " RETURNING user_id", cutoff(unconsented_kept), answers),
-                deliveries=run(
+                deliveries=await run(
                     "DELETE FROM deliveries WHERE broadcast_id IN (SELECT id FROM broadcasts"
                     " WHERE finished_at < ?) RETURNING user_id", cutoff(records_kept)),
-                invitations=run(
+                invitations=await run(
                     "DELETE FROM invitations WHERE used_at < ?1 OR expires_at < ?1"
                     " RETURNING token_hash", cutoff(records_kept)),
-                digests=run("DELETE FROM digests WHERE done_at < ? RETURNING id",
-                            cutoff(records_kept)),
-                erasures=run("DELETE FROM erasures WHERE erased_at < ? RETURNING update_id",
-                             cutoff(ERASURES_KEPT)),
+                digests=await run("DELETE FROM digests WHERE done_at < ? RETURNING id",
+                                  cutoff(records_kept)),
+                erasures=await run(
+                    "DELETE FROM erasures WHERE erased_at < ? RETURNING update_id",
+                    cutoff(ERASURES_KEPT)),
             )
-
-        return await self._connection.run_atomically(work)

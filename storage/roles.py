@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from storage.backend import Backend
 from storage.clock import Clock, timestamp
-from storage.connection import Connection
 from storage.records import Invitation, OpenInvitation, StoredRole
 
 # An invitation works only while whoever created it is a moderator (the environment's moderators
@@ -17,18 +17,18 @@ _CREATOR_IS_MODERATOR = ("EXISTS (SELECT 1 FROM roles WHERE roles.user_id = invi
 class RoleRepository:
     """Stored roles; everyone without one is a citizen."""
 
-    def __init__(self, connection: Connection, clock: Clock) -> None:
-        self._connection = connection
+    def __init__(self, backend: Backend, clock: Clock) -> None:
+        self._backend = backend
         self._clock = clock
 
     async def get(self, user_id: int) -> StoredRole | None:
-        rows = await self._connection.fetch(
+        rows = await self._backend.fetch(
             "SELECT user_id, role, agency FROM roles WHERE user_id = ?", (user_id,))
         return StoredRole(rows[0]["user_id"], rows[0]["role"], rows[0]["agency"]) if rows else None
 
     async def grant(self, user_id: int, role: str, agency: str | None, granted_by: int | None) -> None:
         """Give (or change) a user's role."""
-        await self._connection.write(
+        await self._backend.fetch(
             "INSERT INTO roles (user_id, role, agency, granted_by, granted_at) VALUES (?, ?, ?, ?, ?)"
             " ON CONFLICT (user_id) DO UPDATE SET role = excluded.role, agency = excluded.agency,"
             " granted_by = excluded.granted_by, granted_at = excluded.granted_at",
@@ -38,19 +38,19 @@ class RoleRepository:
     async def revoke(self, user_id: int) -> StoredRole | None:
         """Take away a role granted in the bot; None when there is none (or the environment
         manages it: only BARAZA_MODERATORS can take that one away)."""
-        rows = await self._connection.write(
+        rows = await self._backend.fetch(
             "DELETE FROM roles WHERE user_id = ? AND managed_by_env = 0"
             " RETURNING user_id, role, agency", (user_id,))
         return StoredRole(rows[0]["user_id"], rows[0]["role"], rows[0]["agency"]) if rows else None
 
     async def managed_by_environment(self, user_id: int) -> bool:
-        rows = await self._connection.fetch(
+        rows = await self._backend.fetch(
             "SELECT 1 FROM roles WHERE user_id = ? AND managed_by_env = 1", (user_id,))
         return bool(rows)
 
     async def granted(self) -> list[StoredRole]:
         """Officials and moderators added in the bot (not the environment's), officials first."""
-        rows = await self._connection.fetch(
+        rows = await self._backend.fetch(
             "SELECT user_id, role, agency FROM roles WHERE managed_by_env = 0"
             " ORDER BY role DESC, user_id")
         return [StoredRole(r["user_id"], r["role"], r["agency"]) for r in rows]
@@ -61,14 +61,14 @@ class RoleRepository:
         An id removed from BARAZA_MODERATORS loses its role here even if it was also added with
         /addmoderator: the environment manages it from the moment it is listed there.
         """
-        async with self._connection.transaction():
-            stored = await self._connection.fetch(
+        async with self._backend.transaction():
+            stored = await self._backend.fetch(
                 "SELECT user_id FROM roles WHERE managed_by_env = 1")
             removed = sorted(r["user_id"] for r in stored if r["user_id"] not in moderators)
             for user_id in removed:
-                await self._connection.write("DELETE FROM roles WHERE user_id = ?", (user_id,))
+                await self._backend.fetch("DELETE FROM roles WHERE user_id = ?", (user_id,))
             for user_id in sorted(moderators):
-                await self._connection.write(
+                await self._backend.fetch(
                     "INSERT INTO roles (user_id, role, agency, granted_by, granted_at,"
                     " managed_by_env) VALUES (?, 'moderator', NULL, NULL, ?, 1)"
                     " ON CONFLICT (user_id) DO UPDATE SET role = 'moderator', agency = NULL,"
@@ -81,13 +81,13 @@ class RoleRepository:
 class InvitationRepository:
     """Invitations are stored by the hash of their token; redeeming one uses it up."""
 
-    def __init__(self, connection: Connection, clock: Clock) -> None:
-        self._connection = connection
+    def __init__(self, backend: Backend, clock: Clock) -> None:
+        self._backend = backend
         self._clock = clock
 
     async def create(self, token_hash: str, agency: str | None, created_by: int,
                      expires_at: datetime) -> None:
-        await self._connection.write(
+        await self._backend.fetch(
             "INSERT INTO invitations (token_hash, agency, created_by, created_at, expires_at)"
             " VALUES (?, ?, ?, ?, ?)",
             (token_hash, agency, created_by, timestamp(self._clock), timestamp(lambda: expires_at)),
@@ -97,7 +97,7 @@ class InvitationRepository:
         """Use the invitation up for ``user_id``: None when unknown, used or expired, or when
         its creator is no longer a moderator."""
         now = timestamp(self._clock)
-        rows = await self._connection.write(
+        rows = await self._backend.fetch(
             "UPDATE invitations SET used_by = ?, used_at = ?"
             " WHERE token_hash = ? AND used_by IS NULL AND expires_at > ?"
             f" AND {_CREATOR_IS_MODERATOR} RETURNING agency, created_by, expires_at",
@@ -110,7 +110,7 @@ class InvitationRepository:
 
     async def open(self) -> list[OpenInvitation]:
         """Invitations that still work: unused, unexpired, their creator still a moderator."""
-        rows = await self._connection.fetch(
+        rows = await self._backend.fetch(
             "SELECT token_hash, agency, created_by, expires_at FROM invitations"
             f" WHERE used_by IS NULL AND expires_at > ? AND {_CREATOR_IS_MODERATOR}"
             " ORDER BY created_at", (timestamp(self._clock),))
@@ -122,6 +122,6 @@ class InvitationRepository:
         """Withdraw an unused invitation named by the start of its hash; False when none."""
         if len(key) != OpenInvitation.KEY_LENGTH:
             return False
-        return bool(await self._connection.write(
+        return bool(await self._backend.fetch(
             "DELETE FROM invitations WHERE substr(token_hash, 1, ?) = ? AND used_by IS NULL"
             " RETURNING token_hash", (OpenInvitation.KEY_LENGTH, key)))

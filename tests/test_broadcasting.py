@@ -81,7 +81,7 @@ async def attempts(db: Database) -> dict[int, int]:
     """Recipients with counted failed attempts, and how many."""
     counted = {}
     for user_id in PEOPLE:
-        rows = await db.broadcasts._connection.fetch(  # a witness, not an API
+        rows = await db.backend.fetch(  # a witness, not an API
             "SELECT attempts FROM deliveries WHERE user_id = ?", (user_id,))
         if rows[0][0]:
             counted[user_id] = rows[0][0]
@@ -153,7 +153,7 @@ async def test_a_recipient_erased_while_being_sent_to_does_not_stop_the_broadcas
     class ErasingBot(ScriptedBot):
         async def send_message(self, chat_id: int, text: str, **kwargs: Any) -> SimpleNamespace:
             if chat_id == erased:  # /forget is tapped while this announcement is on the wire
-                await db.atomically(lambda tx: tx.privacy.erase(erased, update_id=None))
+                await db.privacy.erase(erased, update_id=None)
             return await super().send_message(chat_id, text, **kwargs)
 
     bot = ErasingBot(lambda chat_id: None)

@@ -16,6 +16,25 @@ def test_defaults_are_telegram_and_a_local_sqlite_file() -> None:
     assert settings.moderators == frozenset()
 
 
+def test_a_postgresql_url_in_baraza_db_selects_postgresql_and_a_path_sqlite() -> None:
+    url = "postgresql://baraza:s3cret@db.example:5432/baraza"
+    postgres = Settings.from_env({"TELEGRAM_BOT_TOKEN": TOKEN, "BARAZA_DB": f" {url} "})
+    sqlite = Settings.from_env({"TELEGRAM_BOT_TOKEN": TOKEN, "BARAZA_DB": "/srv/baraza.db"})
+
+    assert (postgres.database, sqlite.database) == (url, Path("/srv/baraza.db"))
+    assert "s3cret" not in repr(postgres)
+
+
+@pytest.mark.parametrize(("value", "complaint"), [
+    ("postgresql://baraza@db.example:port/baraza", "not a well-formed PostgreSQL URL"),
+    ("postgresql://baraza@db.example:5432", "must name the database"),
+    ("mysql://baraza@db.example/baraza", "not a mysql:// URL"),
+])
+def test_a_malformed_database_url_is_refused_with_one_line(value: str, complaint: str) -> None:
+    with pytest.raises(ConfigError, match=complaint):
+        Settings.from_env({"TELEGRAM_BOT_TOKEN": TOKEN, "BARAZA_DB": value})
+
+
 def test_self_hosted_api_url_becomes_ptbs_base_url() -> None:
     settings = Settings.from_env({"TELEGRAM_BOT_TOKEN": TOKEN,
                                   "TELEGRAM_API_URL": "http://127.0.0.1:8081/"})

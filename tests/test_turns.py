@@ -12,7 +12,7 @@ from bot.i18n import Catalogs
 from bot.turns import Turns
 from conversations.flow import Flow, Progress, Step
 from conversations.model import Answer, Questionnaire
-from storage import ConsultationText, Database, Respondent, Session, Tx
+from storage import ConsultationText, Database, Respondent, Session
 
 USER = 7
 FIRST = "first.law"
@@ -90,8 +90,8 @@ async def test_an_update_whose_step_fails_is_not_claimed_and_stores_nothing(
 async def test_a_write_that_fails_takes_the_claim_and_the_step_back_with_it(
     db: Database, turns: Turns
 ) -> None:
-    def write(tx: Tx, respondent: Respondent) -> None:
-        tx.respondents.set_locale(respondent.user_id, "fr")
+    async def write(db: Database, respondent: Respondent) -> None:
+        await db.respondents.set_locale(respondent.user_id, "fr")
         raise Boom
 
     with pytest.raises(Boom):

@@ -8,7 +8,7 @@ from bot import callbacks, screens
 from bot.context import BarazaContext
 from bot.handlers.replies import accessible, answer, replace
 from bot.handlers.access import INVITATION_PREFIX, redeem_invitation
-from storage import Respondent, Tx
+from storage import Database, Respondent
 from bot.handlers.delivery import continue_or_choose, show, show_current
 
 
@@ -40,9 +40,9 @@ async def resubscribe(update: Update, context: BarazaContext,
     query = update.callback_query
     assert query is not None
 
-    def choose(tx: Tx, respondent: Respondent) -> None:
+    async def choose(db: Database, respondent: Respondent) -> None:
         if action.agreed and respondent.consented:
-            tx.respondents.set_subscribed(respondent.user_id, True)
+            await db.respondents.set_subscribed(respondent.user_id, True)
 
     entered = await context.services.turns.enter(update, write=choose)
     if entered is None or entered[0].repeated_tap:
@@ -56,7 +56,7 @@ async def resubscribe(update: Update, context: BarazaContext,
 async def stop(update: Update, context: BarazaContext) -> None:
     """Leave the announcements (/stop); answers and progress are kept."""
     entered = await context.services.turns.enter(
-        update, write=lambda tx, respondent: tx.respondents.set_subscribed(respondent.user_id, False))
+        update, write=lambda db, respondent: db.respondents.set_subscribed(respondent.user_id, False))
     if entered is None:
         return
     turn, _ = entered
@@ -84,9 +84,9 @@ async def pick_language(update: Update, context: BarazaContext,
     locale = services.catalogs.supported(action.locale)
     valid = locale is not None and locale == action.locale
 
-    def choose(tx: Tx, respondent: Respondent) -> None:
+    async def choose(db: Database, respondent: Respondent) -> None:
         if valid and locale is not None:
-            tx.respondents.set_locale(respondent.user_id, locale)
+            await db.respondents.set_locale(respondent.user_id, locale)
 
     entered = await services.turns.enter(update, write=choose)
     if entered is None:
@@ -117,11 +117,11 @@ async def consent(update: Update, context: BarazaContext, action: callbacks.Cons
     assert query is not None and query.message is not None
     was_consented = False
 
-    def record(tx: Tx, respondent: Respondent) -> None:
+    async def record(db: Database, respondent: Respondent) -> None:
         nonlocal was_consented
         was_consented = respondent.consented
         if action.agreed:
-            services.turns.consent(tx, respondent)
+            await services.turns.consent(db, respondent)
 
     entered = await services.turns.enter(update, write=record)
     if entered is None or entered[0].repeated_tap:

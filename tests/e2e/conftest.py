@@ -19,6 +19,7 @@ from bot.ordering import TrackingUpdateProcessor
 from conversations.loader import load_questionnaire
 from conversations.model import Questionnaire
 from emulator import BotApiEmulator, RateLimit
+from tests.postgres import DIALECTS, database_location
 
 TOKEN = "424242:E2E-TEST"
 
@@ -60,9 +61,16 @@ async def emulator() -> AsyncIterator[BotApiEmulator]:
 UNLIMITED_RATE = 1000.0
 
 
+@pytest.fixture(params=DIALECTS)
+async def database(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Path | str]:
+    """The bot's database (BARAZA_DB): an SQLite file, then a fresh PostgreSQL database."""
+    async with database_location(request.param, tmp_path) as location:
+        yield location
+
+
 @pytest.fixture
-def settings(emulator: BotApiEmulator, tmp_path: Path) -> Settings:
-    return Settings(token=TOKEN, api_url=emulator.api_root, database=tmp_path / "baraza.db",
+def settings(emulator: BotApiEmulator, database: Path | str) -> Settings:
+    return Settings(token=TOKEN, api_url=emulator.api_root, database=database,
                     moderators=frozenset({1}), messages_per_second=UNLIMITED_RATE,
                     chat_messages_per_second=UNLIMITED_RATE)
 
@@ -82,7 +90,7 @@ async def bot(emulator: BotApiEmulator, settings: Settings, metep: Questionnaire
 class BotProcess:
     """``python -m bot run`` in its own process, against the emulator."""
 
-    def __init__(self, emulator: BotApiEmulator, database: Path) -> None:
+    def __init__(self, emulator: BotApiEmulator, database: Path | str) -> None:
         self.env = {**os.environ, "TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_API_URL": emulator.api_root,
                     "BARAZA_DB": str(database), "BARAZA_LOG_LEVEL": "WARNING",
                     # The tests tap as fast as the bot answers (see the settings fixture).

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import sqlite3
-from contextlib import closing
-
 import pytest
 
 from bot.config import Settings
 from bot.i18n import Catalogs
 from conversations.model import Questionnaire
 from emulator import BotApiEmulator
+from tests.postgres import query_database
 
 from .test_citizen_walk import consent
 from .walk import answer_all, lowest, shown_question
@@ -223,7 +221,6 @@ async def test_a_user_who_blocked_the_bot_is_marked_as_blocked(
     await user.send("/help")  # the reply is refused with 403 Forbidden
     assert [e.code for e in bot.errors] == [403]
     bot.errors.clear()  # that refusal is the point of this test
-    with closing(sqlite3.connect(settings.database)) as connection:
-        (blocked_at,) = connection.execute(
-            "SELECT blocked_at FROM respondents WHERE user_id = 208").fetchone()
+    [(blocked_at,)] = await query_database(
+        settings.database, "SELECT blocked_at FROM respondents WHERE user_id = 208")
     assert blocked_at is not None

@@ -30,11 +30,9 @@ PERSON = 7_300_001
 
 
 @pytest.fixture
-def settings(emulator: BotApiEmulator, tmp_path: Path) -> Settings:
+def settings(settings: Settings) -> Settings:
     """A minimum group of three: three officials are no more than it, four citizens are more."""
-    return Settings(token=TOKEN, api_url=emulator.api_root, database=tmp_path / "baraza.db",
-                    moderators=frozenset({MODERATOR}), messages_per_second=UNLIMITED_RATE,
-                    chat_messages_per_second=UNLIMITED_RATE, min_group=3)
+    return replace(settings, moderators=frozenset({MODERATOR}), min_group=3)
 
 
 def commenting(question: Question) -> str | None:

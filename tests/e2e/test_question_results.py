@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -18,11 +19,9 @@ from .test_summaries import MODERATOR, citizens, officials
 
 
 @pytest.fixture
-def settings(emulator: BotApiEmulator, tmp_path: Path) -> Settings:
+def settings(settings: Settings) -> Settings:
     """Groups of three are shown, so a handful make a summary."""
-    return Settings(token=TOKEN, api_url=emulator.api_root, database=tmp_path / "baraza.db",
-                    moderators=frozenset({MODERATOR}), messages_per_second=UNLIMITED_RATE,
-                    chat_messages_per_second=UNLIMITED_RATE, min_group=2)
+    return replace(settings, moderators=frozenset({MODERATOR}), min_group=2)
 
 
 async def test_an_official_pages_through_every_pillar_question_by_question(

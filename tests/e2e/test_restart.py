@@ -17,10 +17,10 @@ from .walk import answer_all, lowest, shown_question
 
 
 async def test_resumes_at_first_unanswered_question_after_sigkill(
-        outside_emulator: BotApiEmulator, tmp_path: Path, catalogs: Catalogs,
+        outside_emulator: BotApiEmulator, database: Path | str, catalogs: Catalogs,
         metep: Questionnaire) -> None:
     emulator, t = outside_emulator, catalogs.translator("en")
-    bot = BotProcess(emulator, tmp_path / "baraza.db")
+    bot = BotProcess(emulator, database)
     await bot.start()
     try:
         user = emulator.user(300, language_code="en")

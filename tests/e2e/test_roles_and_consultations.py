@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import re
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
@@ -14,6 +13,7 @@ from bot.config import Settings
 from bot.i18n import Catalogs
 from conversations.model import Questionnaire
 from emulator import BotApiEmulator
+from tests.postgres import stored_anywhere
 
 from .test_citizen_walk import consent
 from .walk import answer_all, shown_question
@@ -97,7 +97,7 @@ async def test_other_deep_links_are_not_taken_for_invitations(bot: BotApiEmulato
 
 async def test_invitations_are_stored_only_as_hashes(bot: BotApiEmulator, settings: Settings) -> None:
     token = await invitation_token(bot.user(MODERATOR))
-    assert token.encode() not in Path(settings.database).read_bytes()
+    assert not await stored_anywhere(settings.database, token)
 
 
 async def test_moderator_creates_translates_and_opens_a_consultation_citizens_then_choose(

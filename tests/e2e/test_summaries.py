@@ -9,6 +9,7 @@ import re
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -33,11 +34,9 @@ GAPS = "Where officials and citizens differ most"  # the message after a summary
 
 
 @pytest.fixture
-def settings(emulator: BotApiEmulator, tmp_path: Path) -> Settings:
+def settings(settings: Settings) -> Settings:
     """The smallest minimum allowed: groups of three are shown, so a handful make a summary."""
-    return Settings(token=TOKEN, api_url=emulator.api_root, database=tmp_path / "baraza.db",
-                    moderators=frozenset({MODERATOR}), messages_per_second=UNLIMITED_RATE,
-                    chat_messages_per_second=UNLIMITED_RATE, min_group=2)
+    return replace(settings, moderators=frozenset({MODERATOR}), min_group=2)
 
 
 def worst(question: Question) -> str | None:

@@ -25,6 +25,7 @@ from bot.webhook import SECRET_HEADER, WebhookServer, serving
 from conversations.model import Questionnaire
 from emulator import BotApiEmulator
 from storage.schema import load_migrations
+from tests.postgres import query_database
 
 from .conftest import BotProcess
 from .walk import answer_all, lowest, shown_question
@@ -145,8 +146,11 @@ async def test_healthz_answers_200_while_the_database_is_current_and_503_when_no
                     "schema": latest, "expected_schema": latest}
 
     # Another worker, running newer code, migrated the shared database: this one is out of date.
-    with sqlite3.connect(settings.database) as newer:
-        newer.execute(f"PRAGMA user_version = {latest + 1}")
+    if isinstance(settings.database, Path):
+        await query_database(settings.database, f"PRAGMA user_version = {latest + 1}")
+    else:
+        await query_database(settings.database, "INSERT INTO schema_migrations (version, name)"
+                             " VALUES (?, '9999_newer.sql')", (latest + 1,))
     status, body = await healthz(webhook.port)
     assert status == 503
     assert body["status"] == "unavailable" and body["reason"] == "migrations not current"
@@ -184,13 +188,13 @@ async def test_an_update_whose_processing_failed_is_redelivered_and_applied_once
 
 
 async def test_a_worker_killed_mid_update_gets_it_again_and_applies_it_once(
-        outside_emulator: BotApiEmulator, tmp_path: Path, catalogs: Catalogs,
+        outside_emulator: BotApiEmulator, database: Path | str, catalogs: Catalogs,
         metep: Questionnaire) -> None:
     emulator, t = outside_emulator, catalogs.translator("en")
     port = free_port()
     emulator.webhook_targets = [f"http://127.0.0.1:{port}"]
     emulator.webhook_backoff = (0.05, 0.5)
-    bot = BotProcess(emulator, tmp_path / "baraza.db")
+    bot = BotProcess(emulator, database)
     bot.env.update(BARAZA_WEBHOOK_URL=URL, BARAZA_LISTEN=f"127.0.0.1:{port}",
                    BARAZA_WEBHOOK_SECRET=SECRET)
     await bot.start()

@@ -1,4 +1,9 @@
-"""Fixtures for the storage tests: databases in memory and on disk, and a clock that ticks."""
+"""Fixtures for the storage tests: databases in memory and on disk, and a clock that ticks.
+
+``backend`` (and ``db`` over it) is SQLite's (in memory) and PostgreSQL's (a fresh database on the
+test cluster) in turn; a test about one engine only parametrizes it itself
+(``@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)``).
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,8 @@ from pathlib import Path
 import pytest
 
 from storage import Database
+from storage.backend import Backend
+from tests.postgres import DIALECTS, database_location
 
 START = datetime(2025, 1, 1, tzinfo=UTC)
 
@@ -43,11 +50,20 @@ async def with_consultations(database: Database) -> Database:
     return database
 
 
+@pytest.fixture(params=DIALECTS)
+async def backend(request: pytest.FixtureRequest) -> AsyncIterator[Backend]:
+    """A backend on a new database with the current schema: the one fixture that picks the
+    database engine (SQLite in memory, then a fresh PostgreSQL database) for the backend contract
+    and every repository test written over ``db``."""
+    async with database_location(request.param) as location:
+        database = await Database.open(location)
+        yield database.backend
+        await database.close()
+
+
 @pytest.fixture
-async def db(clock: TickingClock) -> AsyncIterator[Database]:
-    database = await with_consultations(await Database.open(":memory:", clock=clock))
-    yield database
-    await database.close()
+async def db(backend: Backend, clock: TickingClock) -> Database:
+    return await with_consultations(Database(backend, clock))
 
 
 @pytest.fixture

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import shutil
-import sqlite3
 from pathlib import Path
 
 import pytest
 
-from storage import Broadcast, Database, DeliveryCounts, RecordNotFound, Recipient
+from storage import Broadcast, Database, DeliveryCounts, DuplicateKey, RecordNotFound, Recipient
 from storage.broadcasts import AlreadySending, Audience, Taken
+from storage.delivery_claims import Requeued
 from storage.schema import MIGRATIONS_DIR, load_migrations
 from tests.storage.conftest import METEP, PILOT, TickingClock, with_consultations
 from tests.storage.on_disk import query_file
@@ -44,6 +44,13 @@ async def sending(db: Database, consultation_id: int = METEP) -> Broadcast:
 
 async def attempt(db: Database, broadcast: Broadcast, user_id: int) -> None:
     assert await db.broadcasts.begin_attempt(broadcast.id, user_id) is Taken.SEND
+
+
+async def free(db: Database, broadcast_id: int) -> list[Recipient]:
+    """The pending deliveries any worker could take now (claimed by a reader, then let go)."""
+    recipients = await db.delivery_claims.claim(broadcast_id, "reader", 100)
+    await db.delivery_claims.release("reader", broadcast_id)
+    return recipients
 
 
 async def status(db: Database, broadcast: Broadcast) -> tuple[str, str | None]:
@@ -81,13 +88,13 @@ async def test_a_reminder_reaches_only_subscribers_who_have_not_finished(db: Dat
     reminder = await db.broadcasts.create(METEP, MODERATOR, "en", Audience.UNFINISHED)
     assert reminder.audience is Audience.UNFINISHED
     assert await db.broadcasts.start(reminder.id) == 2
-    pending = await db.broadcasts.pending(reminder.id, 0, 10)
+    pending = await free(db, reminder.id)
     assert [(r.user_id, r.finished) for r in pending] == [(3, False), (4, False)]
 
     everyone = await db.broadcasts.create(PILOT, MODERATOR, "en")
     assert await db.broadcasts.set_audience(everyone.id, Audience.EVERYONE)
     assert await db.broadcasts.start(everyone.id) == 3
-    pending = await db.broadcasts.pending(everyone.id, 0, 10)
+    pending = await free(db, everyone.id)
     assert [(r.user_id, r.finished) for r in pending] == [(2, False), (3, False), (4, True)]
     assert not await db.broadcasts.set_audience(everyone.id, Audience.UNFINISHED)  # sent already
 
@@ -123,17 +130,17 @@ async def test_sending_queues_one_delivery_per_current_subscriber(db: Database) 
     assert await db.broadcasts.counts(broadcast.id) == DeliveryCounts(pending=2)
 
 
-async def test_pending_recipients_come_in_user_order_a_batch_at_a_time(db: Database) -> None:
+async def test_pending_recipients_are_claimed_in_user_order_a_batch_at_a_time(db: Database) -> None:
     for user_id, locale in ((4, "ar"), (2, "fr"), (3, None)):
         await subscriber(db, user_id, locale)
     broadcast = await sending(db)
 
-    first = await db.broadcasts.pending(broadcast.id, after=0, limit=2)
-    rest = await db.broadcasts.pending(broadcast.id, after=first[-1].user_id, limit=2)
+    first = await db.delivery_claims.claim(broadcast.id, "a", 2)
+    rest = await db.delivery_claims.claim(broadcast.id, "b", 2)
 
     assert first == [Recipient(2, 20, "fr", 0), Recipient(3, 30, None, 0)]
     assert rest == [Recipient(4, 40, "ar", 0)]
-    assert await db.broadcasts.pending(broadcast.id, after=4, limit=2) == []
+    assert await db.delivery_claims.claim(broadcast.id, "a", 2) == []
 
 
 async def test_a_sent_delivery_is_recorded_and_never_begun_again(db: Database) -> None:
@@ -148,7 +155,7 @@ async def test_a_sent_delivery_is_recorded_and_never_begun_again(db: Database) -
 
     assert await db.broadcasts.counts(broadcast.id) == DeliveryCounts(pending=1, sent=1)
     assert await db.broadcasts.begin_attempt(broadcast.id, 2) is None
-    assert [r.user_id for r in await db.broadcasts.pending(broadcast.id, 0, 10)] == [3]
+    assert [r.user_id for r in await free(db, broadcast.id)] == [3]
 
 
 async def test_an_outcome_needs_a_delivery_being_sent(db: Database) -> None:
@@ -170,7 +177,7 @@ async def test_retries_count_errors_but_not_flood_waits(db: Database) -> None:
     await attempt(db, broadcast, 2)
     await db.broadcasts.retry_later(broadcast.id, 2, "Timed out", counted=True)
 
-    assert await db.broadcasts.pending(broadcast.id, 0, 10) == [Recipient(2, 20, "en", 1)]
+    assert await free(db, broadcast.id) == [Recipient(2, 20, "en", 1)]
     await attempt(db, broadcast, 2)
     await db.broadcasts.mark_failed(broadcast.id, 2, "Bad Request: chat not found")
     assert await db.broadcasts.counts(broadcast.id) == DeliveryCounts(failed=1)
@@ -184,7 +191,7 @@ async def test_a_blocked_subscriber_is_counted_as_blocked(db: Database) -> None:
     await db.broadcasts.mark_blocked(broadcast.id, 2, "Forbidden: bot was blocked by the user")
 
     assert await db.broadcasts.counts(broadcast.id) == DeliveryCounts(blocked=1)
-    assert await db.broadcasts.pending(broadcast.id, 0, 10) == []
+    assert await free(db, broadcast.id) == []
 
 
 async def test_a_cancelled_draft_is_finished_and_can_no_longer_be_sent(db: Database) -> None:
@@ -217,7 +224,7 @@ async def test_stopping_begins_no_further_delivery_and_waits_for_the_report(db: 
 
     assert await status(db, broadcast) == ("cancelled", "moderator")
     assert await db.broadcasts.begin_attempt(broadcast.id, 3) is None
-    assert await db.broadcasts.pending(broadcast.id, 0, 10) == []
+    assert await free(db, broadcast.id) == []
     await db.broadcasts.mark_sent(broadcast.id, 2, message_id=5)  # the send in flight completes
     assert [b.id for b in await db.broadcasts.unfinished()] == [broadcast.id]
 
@@ -250,11 +257,11 @@ async def test_deliveries_interrupted_mid_send_are_queued_again_at_start_up(db: 
     await db.broadcasts.mark_sent(broadcast.id, 2, message_id=1)
     await attempt(db, broadcast, 3)  # the process dies during this one's Bot API call
 
-    assert await db.broadcasts.requeue_interrupted() == 1
+    assert await db.delivery_claims.requeue_orphaned(0, keep="next") == Requeued(1, 0)
 
     assert await db.broadcasts.counts(broadcast.id) == DeliveryCounts(pending=2, sent=1)
-    assert [r.user_id for r in await db.broadcasts.pending(broadcast.id, 0, 10)] == [3, 4]
-    assert await db.broadcasts.requeue_interrupted() == 0
+    assert [r.user_id for r in await free(db, broadcast.id)] == [3, 4]
+    assert await db.delivery_claims.requeue_orphaned(0, keep="next") == Requeued(0, 0)
 
 
 async def test_the_progress_message_and_its_text_are_remembered(db: Database) -> None:
@@ -297,7 +304,7 @@ async def test_a_subscriber_who_stopped_after_send_is_skipped_when_their_turn_co
 
     assert await db.broadcasts.counts(broadcast.id) == DeliveryCounts(
         pending=1, sending=1, blocked=1, skipped=1)
-    assert [r.user_id for r in await db.broadcasts.pending(broadcast.id, 0, 10)] == [5]
+    assert [r.user_id for r in await free(db, broadcast.id)] == [5]
     assert await db.broadcasts.begin_attempt(broadcast.id, 3) is None, "skipped for good"
     await db.respondents.set_subscribed(3, True)  # back again: the next broadcast, not this one
     assert await db.broadcasts.begin_attempt(broadcast.id, 3) is None
@@ -325,7 +332,7 @@ async def test_a_broadcast_stops_when_its_consultation_closes(db: Database) -> N
     assert await db.broadcasts.begin_attempt(broadcast.id, 3) is None
 
     assert await status(db, broadcast) == ("cancelled", "closed")
-    assert await db.broadcasts.pending(broadcast.id, 0, 10) == []
+    assert await free(db, broadcast.id) == []
     assert await db.broadcasts.begin_attempt(broadcast.id, 4) is None
     await db.broadcasts.mark_sent(broadcast.id, 2, message_id=5)  # the send in flight completes
     assert [b.id for b in await db.broadcasts.unfinished()] == [broadcast.id]  # to be reported
@@ -366,15 +373,15 @@ async def test_only_one_broadcast_of_a_consultation_sends_at_a_time(db: Database
     assert await db.broadcasts.start((await draft(db, METEP)).id) == 1
 
 
-async def test_the_schema_itself_refuses_a_second_sending_broadcast(
-        file_db: Database, db_path: Path) -> None:
-    await file_db.consultations.set_status(METEP, "open")
-    await subscriber(file_db, 2)
-    await sending(file_db)
-    second = await draft(file_db)
+async def test_the_schema_itself_refuses_a_second_sending_broadcast(db: Database) -> None:
+    await db.consultations.set_status(METEP, "open")
+    await subscriber(db, 2)
+    await sending(db)
+    second = await draft(db)
 
-    with pytest.raises(sqlite3.IntegrityError, match="UNIQUE"):
-        query_file(db_path, "UPDATE broadcasts SET status = 'sending' WHERE id = ?", (second.id,))
+    with pytest.raises(DuplicateKey):
+        await db.backend.fetch("UPDATE broadcasts SET status = 'sending' WHERE id = ?",
+                               (second.id,))
 
 
 async def test_the_last_announcement_of_a_consultation(db: Database) -> None:

@@ -34,6 +34,7 @@ def migrations_dir(tmp_path: Path, **files: str) -> Path:
 
 
 PRIVACY_TABLES = {"audit_log", "erasures"}
+WORKER_TABLES = {"workers", "leases", "send_budgets"}  # 0008
 
 
 async def test_migrates_an_empty_database_to_the_latest_version(db_path: Path) -> None:
@@ -46,7 +47,7 @@ async def test_migrates_an_empty_database_to_the_latest_version(db_path: Path) -
     }
     assert tables == {"respondents", "sessions", "answers", "consultations", "consultation_texts",
                       "roles", "invitations"} | SUMMARY_TABLES | BROADCAST_TABLES \
-        | PRIVACY_TABLES | QUESTION_TABLES
+        | PRIVACY_TABLES | QUESTION_TABLES | WORKER_TABLES
 
 
 async def test_ships_migrations_numbered_from_one_without_gaps() -> None:

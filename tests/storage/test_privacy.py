@@ -59,19 +59,17 @@ async def test_erasure_leaves_the_id_in_no_table_and_the_person_in_no_total(
     await a_person_everywhere(db, clock)
     assert holding(db_path, PERSON) != []
 
-    def erase(tx):  # noqa: ANN001, ANN202
-        sessions = tx.privacy.summarised_sessions(PERSON)
-        assert tx.summaries.withdraw_from_totals({s.id: card(50, 100) for s in sessions}) == 1
-        tx.audit.record(None, AuditAction.ERASURE)
-        return tx.privacy.erase(PERSON, update_id=1234)
-
-    erased = await db.atomically(erase)
+    async with db.transaction():
+        sessions = await db.privacy.summarised_sessions(PERSON)
+        assert await db.summaries.withdraw_from_totals({s.id: card(50, 100) for s in sessions}) == 1
+        await db.audit.record(None, AuditAction.ERASURE)
+        erased = await db.privacy.erase(PERSON, update_id=1234)
 
     assert erased == Erased(sessions=1, answers=1, comments=1, deliveries=0, digests=1, role=True,
                             invitations=0)
     assert holding(db_path, PERSON) == []
     assert by_key(await db.summaries.tallies(METEP)) == by_key(before)
-    assert await db.atomically(lambda tx: tx.privacy.erased_by(1234)) is True
+    assert await db.respondents.ensure_unless_erased_by(1234, PERSON, chat_id=PERSON) is None
     assert (await db.audit.latest(1))[0].action is AuditAction.ERASURE
     assert await db.privacy.personal_data(PERSON) is None
 
@@ -79,8 +77,8 @@ async def test_erasure_leaves_the_id_in_no_table_and_the_person_in_no_total(
 async def test_a_withdrawn_last_respondent_leaves_no_totals_row(db: Database) -> None:
     session = await finished(db, 1, role="official")
     await db.summaries.add(session.id, card(50, None))
-    taken = await db.atomically(lambda tx: tx.summaries.withdraw_from_totals({session.id: card(50, None)}))
-    again = await db.atomically(lambda tx: tx.summaries.withdraw_from_totals({session.id: card(50, None)}))
+    taken = await db.summaries.withdraw_from_totals({session.id: card(50, None)})
+    again = await db.summaries.withdraw_from_totals({session.id: card(50, None)})
     assert (taken, again) == (1, 0)  # never taken out twice
     assert await db.summaries.tallies(METEP) == []
 
@@ -128,7 +126,7 @@ async def test_retention_forgets_who_never_consented_and_purges_old_records(
     await db.invitations.create("used", None, 1, clock.now + timedelta(days=7))
     await db.invitations.redeem("used", 2)
     await db.invitations.create("open", None, 1, clock.now + timedelta(days=7))
-    await db.atomically(lambda tx: tx.privacy.erase(99, update_id=5))
+    await db.privacy.erase(99, update_id=5)
     await db.respondents.ensure(3, chat_id=3)  # never consented, no role
     clock.advance(days=38)  # the open invitation expired 31 days ago
 
@@ -191,7 +189,7 @@ async def test_a_digest_sent_to_someone_erased_meanwhile_is_recorded_for_nobody(
     await db.digests.toggle(PERSON)
     await db.consultations.set_status(METEP, "closed")  # its final digest is due
     (due,) = await db.digests.due()
-    await db.atomically(lambda tx: tx.privacy.erase(PERSON, update_id=None))
+    await db.privacy.erase(PERSON, update_id=None)
 
     await db.digests.record_sent(due.id, PERSON)
 
@@ -231,3 +229,16 @@ async def test_the_privacy_migration_keeps_every_session_and_answer_of_the_previ
             == [(PILOT,)]
     finally:
         await db.close()
+
+
+async def test_the_update_that_erased_someone_creates_nobody_when_it_comes_again(
+        db: Database) -> None:
+    await db.respondents.ensure(PERSON, chat_id=PERSON)
+    await db.privacy.erase(PERSON, update_id=77)
+
+    assert await db.respondents.ensure_unless_erased_by(77, PERSON, chat_id=PERSON) is None
+    assert await db.respondents.get(PERSON) is None
+    # Any other update is someone writing again: they are welcome back.
+    again = await db.respondents.ensure_unless_erased_by(78, PERSON, chat_id=PERSON)
+    assert again is not None and again.user_id == PERSON
+    assert await db.respondents.ensure_unless_erased_by(77, PERSON, chat_id=PERSON) is None

@@ -1,17 +1,14 @@
-"""Transactions on the one shared connection: all or nothing, never mixed with other tasks."""
+"""Transactions through the repositories: all or nothing, never mixed with other tasks."""
 
 from __future__ import annotations
 
 import asyncio
-import threading
-import time
-from collections.abc import Awaitable
 
 import pytest
 
 from conversations.model import Answer
 from tests.storage.conftest import METEP
-from storage import Database, RecordNotFound, Respondent, Session, Tx
+from storage import Database, RecordNotFound, Respondent, Session
 
 USER = 7
 
@@ -103,6 +100,13 @@ async def test_a_cancelled_transaction_rolls_back_and_frees_the_database(
     assert (await current(db)).cursor == "q2"
 
 
+# SQLite's one connection runs one transaction at a time. PostgreSQL runs them side by side, each
+# on a connection of its own; what keeps one respondent's updates apart there is the row lock the
+# update's claim takes (UPDATE respondents ... WHERE user_id = ?), held until the commit.
+SQLITE_ONLY = pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+
+
+@SQLITE_ONLY
 async def test_concurrent_transactions_never_interleave(db: Database, session: Session) -> None:
     events: list[str] = []
 
@@ -120,6 +124,28 @@ async def test_concurrent_transactions_never_interleave(db: Database, session: S
     assert set((await current(db)).answers) == {"a", "b"}
 
 
+async def test_transactions_of_one_respondent_queue_behind_its_claimed_row(
+    db: Database, session: Session
+) -> None:
+    events: list[str] = []
+
+    async def handle(name: str, update_id: int, pause: float) -> None:
+        await asyncio.sleep(pause)
+        async with db.transaction():
+            await db.respondents.claim_update(USER, update_id)
+            events.append(f"{name} claimed")
+            await asyncio.sleep(0.05)  # let the other task run, if it could
+            await db.sessions.save_answer(session.id, Answer(name, option_id="yes"), 1)
+            events.append(f"{name} ends")
+
+    await asyncio.gather(handle("a", 1, 0), handle("b", 2, 0.01))
+
+    assert events == ["a claimed", "a ends", "b claimed", "b ends"]
+    assert (await respondent(db)).last_update_id == 2
+    assert set((await current(db)).answers) == {"a", "b"}
+
+
+@SQLITE_ONLY
 async def test_concurrent_read_modify_write_transactions_lose_no_update(db: Database) -> None:
     await db.respondents.ensure(USER, chat_id=70)
 
@@ -177,144 +203,12 @@ async def test_closing_waits_for_an_open_transaction_to_commit(
     await task  # finished before the connection closed, so it raised nothing
 
 
-async def test_work_run_atomically_commits_all_its_statements_together(
+async def test_a_missing_record_inside_a_transaction_rolls_back_what_it_wrote_before(
     db: Database, session: Session
 ) -> None:
-    def work(tx: Tx) -> bool:
-        claimed = tx.respondents.claim_update(USER, 100)
-        tx.sessions.save_answer(session.id, Answer("q1", option_id="yes"), 1)
-        tx.sessions.move(session.id, "q2")
-        return claimed
-
-    assert await db.atomically(work)
-
-    assert (await respondent(db)).last_update_id == 100
-    saved = await current(db)
-    assert (saved.cursor, dict(saved.answers)) == ("q2", {"q1": Answer("q1", option_id="yes")})
-
-
-async def test_work_run_atomically_that_raises_leaves_nothing_behind(
-    db: Database, session: Session
-) -> None:
-    def work(tx: Tx) -> None:
-        tx.respondents.claim_update(USER, 100)
-        tx.sessions.save_answer(session.id, Answer("q1", option_id="yes"), 1)
-        raise Boom
-
-    with pytest.raises(Boom):
-        await db.atomically(work)
-
-    assert (await respondent(db)).last_update_id == 0
-    assert (await current(db)).answers == {}
-    await asyncio.wait_for(db.sessions.move(session.id, "q2"), timeout=1)  # not left locked
-
-
-async def test_work_run_atomically_inside_a_transaction_joins_it(
-    db: Database, session: Session
-) -> None:
-    with pytest.raises(Boom):
-        async with db.transaction():
-            await db.atomically(lambda tx: tx.sessions.move(session.id, "q2"))
-            assert (await current(db)).cursor == "q2"  # seen inside, uncommitted
-            raise Boom
-
-    assert (await current(db)).cursor == "q1"
-
-
-async def test_work_run_atomically_waits_for_another_tasks_transaction(
-    db: Database, session: Session
-) -> None:
-    events: list[str] = []
-    inside = asyncio.Event()
-
-    async def slow() -> None:
-        async with db.transaction():
-            inside.set()
-            await asyncio.sleep(0.02)
-            await db.sessions.move(session.id, "q2")
-            events.append("transaction ends")
-
-    def work(tx: Tx) -> None:
-        events.append(f"work sees {tx.sessions.get(USER, METEP).cursor}")  # type: ignore[union-attr]
-
-    async def quick() -> None:
-        await inside.wait()
-        await db.atomically(work)
-
-    await asyncio.gather(slow(), quick())
-
-    assert events == ["transaction ends", "work sees q2"]
-
-
-async def test_work_whose_task_is_cancelled_while_it_runs_is_rolled_back(
-    db: Database, session: Session
-) -> None:
-    running = threading.Event()
-
-    def slow(tx: Tx) -> None:
-        tx.sessions.move(session.id, "q2")
-        running.set()
-        time.sleep(0.1)  # the database thread is busy; the waiting task is cancelled meanwhile
-
-    task = asyncio.create_task(db.atomically(slow))
-    await asyncio.to_thread(running.wait, 1)
-    task.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await task
-
-    assert (await current(db)).cursor == "q1"  # read after the work ended: the thread is FIFO
-    await asyncio.wait_for(db.atomically(lambda tx: tx.sessions.move(session.id, "q3")), 1)
-    assert (await current(db)).cursor == "q3"
-
-
-async def test_a_transaction_cancelled_while_beginning_leaves_none_open(
-    db: Database, session: Session
-) -> None:
-    running = threading.Event()
-
-    def busy(tx: Tx) -> None:
-        running.set()
-        time.sleep(0.1)
-
-    blocker = asyncio.create_task(db.atomically(busy))
-    await asyncio.to_thread(running.wait, 1)
-    blocker.cancel()  # frees the lock while the thread is still busy
-
-    async def begins() -> None:
-        async with db.transaction():  # its BEGIN waits behind the busy thread
-            await db.sessions.move(session.id, "q2")
-
-    beginning = asyncio.create_task(begins())
-    await asyncio.sleep(0.02)
-    beginning.cancel()
-    await asyncio.gather(blocker, beginning, return_exceptions=True)
-
-    await asyncio.wait_for(db.atomically(lambda tx: tx.sessions.move(session.id, "q3")), 1)
-    assert (await current(db)).cursor == "q3"
-
-
-async def test_work_that_returns_an_awaitable_is_refused_and_rolled_back(
-    db: Database, session: Session
-) -> None:
-    def mistaken(tx: Tx) -> Awaitable[None]:
-        tx.sessions.move(session.id, "q2")
-        return db.respondents.set_locale(USER, "fr")  # async: it would never run
-
-    with pytest.raises(TypeError, match="awaitable"):
-        await db.atomically(mistaken)
-
-    assert (await current(db)).cursor == "q1"
-    assert (await respondent(db)).locale is None
-
-
-async def test_a_missing_record_inside_work_rolls_back_what_it_wrote_before(
-    db: Database, session: Session
-) -> None:
-    def work(tx: Tx) -> None:
-        tx.respondents.claim_update(USER, 100)
-        tx.sessions.save_answer(404, Answer("q1", option_id="yes"), 1)
-
     with pytest.raises(RecordNotFound, match="no session 404"):
-        await db.atomically(work)
+        async with db.transaction():
+            await db.respondents.claim_update(USER, 100)
+            await db.sessions.save_answer(404, Answer("q1", option_id="yes"), 1)
 
     assert (await respondent(db)).last_update_id == 0
