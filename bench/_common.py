@@ -365,6 +365,7 @@ class Load:
     taps: list[Tap] = field(default_factory=list)
     walks: int = 0
     behind: int = 0  # paced taps that could not start on time
+    people: list[int] = field(default_factory=list)  # every respondent's user id, in start order
     failures: list[str] = field(default_factory=list)
 
 
@@ -376,6 +377,7 @@ async def walk_forever(emulator: Any, load: Load, until: float,
     """One respondent slot: new respondents one after another, each /start → ... → scores."""
     while now() < until:
         person = Respondent(emulator, next(_user_ids))
+        load.people.append(person.user.id)
         try:
             if pace is not None:
                 await pace()

@@ -94,6 +94,20 @@ async def query_database(location: Path | str, sql: str,
         return witness.execute(sql, params).fetchall()
 
 
+async def table_columns(location: Path | str) -> list[tuple[str, str]]:
+    """Every (table, column) of either engine's database, read from its catalogue."""
+    if isinstance(location, str) and is_postgres_url(location):
+        rows = await query(location, "SELECT table_name, column_name FROM information_schema.columns"
+                                     " WHERE table_schema = 'public'"
+                                     " ORDER BY table_name, ordinal_position")
+        return [(str(table), str(column)) for table, column in rows]
+    with closing(sqlite3.connect(location)) as witness:
+        tables = [name for (name,) in witness.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table'")]
+        return [(table, row[1]) for table in tables
+                for row in witness.execute(f"PRAGMA table_info('{table}')")]
+
+
 async def stored_anywhere(location: Path | str, text: str) -> bool:
     """Whether ``text`` is in the database at all: its files' bytes, or any row of any table."""
     if isinstance(location, str) and is_postgres_url(location):

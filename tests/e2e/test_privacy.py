@@ -6,9 +6,8 @@ import csv
 import io
 import json
 import logging
-import sqlite3
 from collections.abc import Iterator
-from contextlib import closing, contextmanager
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
@@ -20,8 +19,9 @@ from bot.logs import redact_handler
 from conversations.model import Question, Questionnaire
 from emulator import BotApiEmulator
 from emulator.user import EmulatedUser
+from tests.postgres import query_database, table_columns
 
-from .conftest import TOKEN, UNLIMITED_RATE
+from .conftest import TOKEN
 from .test_summaries import MODERATOR, best, bot_running, citizens, invitation, officials, take_part
 from .walk import lowest
 
@@ -39,19 +39,16 @@ def commenting(question: Question) -> str | None:
     return COMMENT if question.id == "inclusion.comment" else lowest(question)
 
 
-def cells_holding(database: Path, user_id: int) -> list[str]:
+async def cells_holding(database: Path | str, user_id: int) -> list[str]:
     """Every table and column, found by reading the schema, where the id is stored."""
+    columns = await table_columns(database)
+    assert {"respondents", "sessions", "audit_log", "deliveries"} <= {t for t, _ in columns}
     found = []
-    with closing(sqlite3.connect(database)) as witness:
-        tables = [name for (name,) in witness.execute(
-            "SELECT name FROM sqlite_master WHERE type = 'table'")]
-        assert {"respondents", "sessions", "audit_log", "deliveries"} <= set(tables)
-        for table in tables:
-            for column in [row[1] for row in witness.execute(f"PRAGMA table_info('{table}')")]:
-                for (value,) in witness.execute(f'SELECT "{column}" FROM "{table}"'):
-                    if value == user_id or (isinstance(value, (str, bytes))
-                                            and str(user_id) in str(value)):
-                        found.append(f"{table}.{column}")
+    for table, column in columns:
+        for (value,) in await query_database(database, f'SELECT "{column}" FROM "{table}"'):
+            if value == user_id or (isinstance(value, (str, bytes))
+                                    and str(user_id) in str(value)):
+                found.append(f"{table}.{column}")
     return found
 
 
@@ -85,7 +82,7 @@ async def test_forget_erases_the_person_from_every_table_and_every_figure(
     await moderator.send("/addmoderator %d" % PERSON)  # a role, a grant in the audit trail
     await person.send("/digest")
     await moderator.send("/summary")
-    assert summarised_citizens(settings.database) == 5
+    assert await summarised_citizens(settings.database) == 5
 
     await person.send("/forget")
     assert person.buttons == ["Erase everything", "Keep my data"]
@@ -95,9 +92,9 @@ async def test_forget_erases_the_person_from_every_table_and_every_figure(
     assert text.startswith("Everything Baraza stored about you has been erased.")
     assert "Answers: 32\nComments: 1\nConsultations: 1" in text
     assert "Your role as official or moderator was removed." in text
-    assert cells_holding(settings.database, PERSON) == []
+    assert await cells_holding(settings.database, PERSON) == []
     await moderator.send("/summary")
-    assert summarised_citizens(settings.database) == 4  # the running totals no longer count them
+    assert await summarised_citizens(settings.database) == 4  # the running totals no longer count them
     assert "Finished: 4 · citizens: 4" in summary_text(moderator)
     await moderator.click("Comments")
     assert COMMENT not in moderator.last_message.text
@@ -113,13 +110,12 @@ def summary_text(user: EmulatedUser) -> str:
     return next(m.text for m in reversed(user.messages) if m.text and "Finished:" in m.text)
 
 
-def summarised_citizens(database: Path) -> int:
+async def summarised_citizens(database: Path | str) -> int:
     """Respondents in the live running totals (the next release's source), overall."""
-    with closing(sqlite3.connect(database)) as connection:
-        (count,) = connection.execute(
-            "SELECT respondents FROM summary_totals WHERE role = 'citizen' AND pillar_id = '*'"
-        ).fetchone()
-    return int(count)
+    ((count,),) = await query_database(
+        database,
+        "SELECT respondents FROM summary_totals WHERE role = 'citizen' AND pillar_id = '*'")
+    return int(count)  # type: ignore[call-overload]
 
 
 async def test_keep_my_data_erases_nothing(bot: BotApiEmulator, metep: Questionnaire,
@@ -282,6 +278,6 @@ async def test_retention_runs_at_start_forgetting_who_never_consented(
         async with bot_running(emulator, settings, metep, catalogs):
             pass
 
-    assert cells_holding(settings.database, PERSON) == []
+    assert await cells_holding(settings.database, PERSON) == []
     assert any("Retention" in r.getMessage() and "respondents 1" in r.getMessage()
                for r in caplog.records)

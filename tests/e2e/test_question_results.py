@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import html
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
 
@@ -14,7 +13,6 @@ from bot.screens import Texts
 from conversations.model import QuestionKind, Questionnaire
 from emulator import BotApiEmulator
 
-from .conftest import TOKEN, UNLIMITED_RATE
 from .test_summaries import MODERATOR, citizens, officials
 
 

@@ -24,7 +24,6 @@ from emulator.user import EmulatedUser
 from storage import ConsultationText, Database
 from storage.clock import utc_now
 
-from .conftest import TOKEN, UNLIMITED_RATE
 from .conftest import BotProcess
 from .walk import answer_all, lowest
 

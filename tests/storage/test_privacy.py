@@ -8,7 +8,6 @@ from datetime import timedelta
 from pathlib import Path
 
 from conversations.model import Answer
-from conversations.summaries import OVERALL, Tally
 from storage import AuditAction, Database, Erased, Retained
 from tests.storage.conftest import METEP, PILOT, TickingClock
 from tests.storage.on_disk import query_file
