@@ -258,11 +258,13 @@ class Broadcaster:
                         return
                     if self._outage.open and not ticket.probe:
                         continue  # it opened while this one waited for a slot: wait for it
-                    if self._budget is not None:
-                        await self._budget.take()  # the bot's rate, shared by every worker
                     taken = await repo.begin_attempt(broadcast_id, user_id, self._worker.id)
                     if taken is not Taken.SEND:
                         return  # skipped (unsubscribed, blocked), or the broadcast was stopped
+                    if self._budget is not None:
+                        # The bot's rate, shared by every worker. Waited for as 'sending', as
+                        # for the limiter's bulk pace: a crash meanwhile sends it again, once.
+                        await self._budget.take()
                     try:
                         message = await self._bot.send_message(
                             recipient.chat_id, screen.text, reply_markup=screen.keyboard,
