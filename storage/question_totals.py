@@ -20,7 +20,7 @@ from collections.abc import Iterable, Mapping
 
 from conversations.question_results import OptionCount
 from conversations.summaries import OVERALL, Tally
-from storage.backend import Backend, Row
+from storage.backend import Backend, Dialect, Row
 from storage.clock import Clock, timestamp
 
 
@@ -58,6 +58,14 @@ class QuestionTotalRepository:
             return []  # the usual case: a read, no write transaction
         now = timestamp(self._clock)
         async with self._backend.transaction():
+            if self._backend.dialect is Dialect.POSTGRESQL:
+                # One release of a consultation at a time, or one computed from older totals
+                # could commit after a newer one and move the figures back (SQLite's write
+                # transactions already run one at a time). NO KEY: finishing sessions, whose
+                # rows reference the consultation, are not held up.
+                await self._backend.fetch(
+                    "SELECT id FROM consultations WHERE id = ? FOR NO KEY UPDATE",
+                    (consultation_id,))
             due = await self._due(consultation_id, min_group)
             for row in due:
                 await self._release(consultation_id, row["role"], row["respondents"], min_group,
