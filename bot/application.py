@@ -191,25 +191,21 @@ async def _register_commands(application: Application, catalogs: Catalogs) -> No
 
 
 @asynccontextmanager
-async def running(application: Application, poll_timeout: float = 10) -> AsyncIterator[Application]:
-    """Run the bot inside an event loop someone else owns (tests, the sandbox, benchmarks).
+async def started(application: Application) -> AsyncIterator[Application]:
+    """The Application initialized and started, in an event loop someone else owns.
 
-    ``run_polling`` owns the loop and signal handling, so this does its steps by hand,
-    post_init, post_stop and post_shutdown included, and shuts down cleanly on the way out.
+    ``run_polling`` and ``run_webhook`` own the loop and signal handling, so this does their
+    steps by hand, post_init, post_stop and post_shutdown included, and stops and shuts down
+    cleanly on the way out. Updates come from whatever the caller starts inside it.
     """
     await application.initialize()
     try:
         if application.post_init:
             await application.post_init(application)
         await application.start()
-        assert application.updater is not None
-        await application.updater.start_polling(
-            poll_interval=0, timeout=poll_timeout, allowed_updates=["message", "callback_query"])
         try:
             yield application
         finally:
-            if application.updater.running:
-                await application.updater.stop()
             if application.running:
                 await application.stop()
                 if application.post_stop:
@@ -218,6 +214,20 @@ async def running(application: Application, poll_timeout: float = 10) -> AsyncIt
         await application.shutdown()
         if application.post_shutdown:
             await application.post_shutdown(application)
+
+
+@asynccontextmanager
+async def running(application: Application, poll_timeout: float = 10) -> AsyncIterator[Application]:
+    """Run the bot, polling, inside an event loop someone else owns (tests, the sandbox, benchmarks)."""
+    async with started(application):
+        assert application.updater is not None
+        await application.updater.start_polling(
+            poll_interval=0, timeout=poll_timeout, allowed_updates=["message", "callback_query"])
+        try:
+            yield application
+        finally:
+            if application.updater.running:
+                await application.updater.stop()
 
 
 def _database_name(location: Path | str) -> str:

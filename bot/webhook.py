@@ -27,6 +27,7 @@ from telegram import Update
 from telegram.error import BadRequest, Forbidden
 from telegram.ext import Application
 
+from bot.application import started
 from bot.config import ConfigError, WebhookSettings
 from bot.context import SERVICES, BarazaContext, Services
 from storage.schema import load_migrations
@@ -164,40 +165,25 @@ class WebhookServer:
 async def serving(application: Application, webhook: WebhookSettings) -> AsyncIterator[WebhookServer]:
     """Run the bot on its webhook inside an event loop someone else owns.
 
-    The Application's own steps, post_init, post_stop and post_shutdown included, as
-    ``bot.application.running`` does for polling; the server listens before the webhook is
-    registered, and stops (finishing the updates in hand) before the Application does. The webhook
-    stays registered on the way out: other workers go on serving it, and Telegram keeps what
-    arrives meanwhile for when one is back.
+    The Application's own steps as for polling (``bot.application.started``); the server listens
+    before the webhook is registered, and stops (finishing the updates in hand) before the
+    Application does. The webhook stays registered on the way out: other workers go on serving
+    it, and Telegram keeps what arrives meanwhile for when one is back.
     """
     server = WebhookServer(application, webhook)
-    await application.initialize()
-    try:
-        if application.post_init:
-            await application.post_init(application)
-        await application.start()
+    async with started(application):
+        await server.start()
         try:
-            await server.start()
             try:
-                try:
-                    # Idempotent: every worker registers the same webhook at start.
-                    await application.bot.set_webhook(webhook.url, secret_token=webhook.secret,
-                                                      allowed_updates=ALLOWED_UPDATES)
-                except BadRequest as error:
-                    raise ConfigError(f"BARAZA_WEBHOOK_URL: Telegram refused the webhook: "
-                                      f"{error.message}") from error
-                yield server
-            finally:
-                await server.stop()
+                # Idempotent: every worker registers the same webhook at start.
+                await application.bot.set_webhook(webhook.url, secret_token=webhook.secret,
+                                                  allowed_updates=ALLOWED_UPDATES)
+            except BadRequest as error:
+                raise ConfigError(f"BARAZA_WEBHOOK_URL: Telegram refused the webhook: "
+                                  f"{error.message}") from error
+            yield server
         finally:
-            if application.running:
-                await application.stop()
-                if application.post_stop:
-                    await application.post_stop(application)
-    finally:
-        await application.shutdown()
-        if application.post_shutdown:
-            await application.post_shutdown(application)
+            await server.stop()
 
 
 def run_webhook(application: Application, webhook: WebhookSettings) -> None:
