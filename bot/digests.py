@@ -28,6 +28,7 @@ from bot.handlers.summaries import render_chart, send_summary, summaries_of
 from bot.summary_screens import digest_heading
 from bot.traffic import Traffic
 from conversations.roles import Permission, allows
+from storage.locking import background
 from storage.summaries import DueDigest
 from storage.workers import DEAD_AFTER
 
@@ -101,25 +102,32 @@ async def sweep(application: Application) -> int:
     One sweep at a time: one asked for while another runs waits, then finds what is left.
     """
     lock: asyncio.Lock = application.bot_data.setdefault(_LOCK, asyncio.Lock())
-    async with lock:
-        services: Services = application.bot_data[SERVICES]
-        sent = 0
-        held_elsewhere = False
-        for digest in await services.db.digests.due():
-            lease = f"digest:{digest.id}"
-            if not await services.db.leases.acquire(lease, services.worker.id, LEASE):
-                held_elsewhere = True  # another worker is sending it
-                continue
-            try:
-                sent += await _send_due(application, services, digest, lease)
-            except Exception:  # it stays due; the next sweep tries again, and others go on
-                _logger.exception("Could not send digest %s of consultation %s", digest.id,
-                                  digest.consultation_id)
-            finally:
-                await services.db.leases.release(lease, services.worker.id)
-        if held_elsewhere:
-            _look_again_later(application)
-        return sent
+    # Bulk: its statements wait behind people's updates (storage/locking.py).
+    with background():
+        async with lock:
+            return await _sweep(application)
+
+
+async def _sweep(application: Application) -> int:
+    """One sweep, under the sweep lock."""
+    services: Services = application.bot_data[SERVICES]
+    sent = 0
+    held_elsewhere = False
+    for digest in await services.db.digests.due():
+        lease = f"digest:{digest.id}"
+        if not await services.db.leases.acquire(lease, services.worker.id, LEASE):
+            held_elsewhere = True  # another worker is sending it
+            continue
+        try:
+            sent += await _send_due(application, services, digest, lease)
+        except Exception:  # it stays due; the next sweep tries again, and others go on
+            _logger.exception("Could not send digest %s of consultation %s", digest.id,
+                              digest.consultation_id)
+        finally:
+            await services.db.leases.release(lease, services.worker.id)
+    if held_elsewhere:
+        _look_again_later(application)
+    return sent
 
 
 def _look_again_later(application: Application) -> None:

@@ -3,6 +3,7 @@
 from storage.audit import AuditAction, AuditEntry, AuditRepository
 from storage.broadcasts import Broadcast, BroadcastRepository, DeliveryCounts, Recipient
 from storage.database import Database
+from storage.locking import background
 from storage.errors import (
     ConstraintViolated,
     DuplicateKey,
@@ -59,6 +60,7 @@ __all__ = [
     "RoleRepository",
     "StoredRole",
     "Database",
+    "background",
     "ConstraintViolated",
     "DuplicateKey",
     "MissingParent",
