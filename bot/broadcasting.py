@@ -60,7 +60,15 @@ from bot.i18n import Catalogs, Translator
 from bot.screens import Screen
 from bot.traffic import Traffic
 from bot.workers import WorkerIdentity
-from storage import Broadcast, Consultation, Database, DeliveryCounts, RecordNotFound, Recipient
+from storage import (
+    Broadcast,
+    Consultation,
+    Database,
+    DeliveryCounts,
+    RecordNotFound,
+    Recipient,
+    background,
+)
 from storage.broadcasts import Taken
 
 _logger = logging.getLogger(__name__)
@@ -144,6 +152,8 @@ class Broadcaster:
         self._stopping.set()
         self._outage.wake()  # deliveries waiting out an outage give up waiting
         tasks = list(self._tasks.values())
+        if self._budget is not None:
+            await self._budget.close()
         if not tasks:
             return
         _, unfinished = await asyncio.wait(tasks, timeout=self._policy.drain_timeout)
@@ -161,6 +171,10 @@ class Broadcaster:
     # -- one broadcast ------------------------------------------------------------------------
 
     async def _run(self, broadcast_id: int) -> None:
+        with background():  # its statements wait behind people's updates (storage/locking.py)
+            await self._send(broadcast_id)
+
+    async def _send(self, broadcast_id: int) -> None:
         broadcast = await self._db.broadcasts.get(broadcast_id)
         if broadcast is None:
             return
