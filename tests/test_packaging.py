@@ -118,3 +118,14 @@ def test_catalogs_load_from_a_directory_listing_them(tmp_path: Path) -> None:
     shutil.copytree(ROOT / "locales" / "fr", tmp_path / "fr")
 
     assert Catalogs.load(tmp_path).locales == ("en", "fr")
+
+
+def test_the_container_image_installs_the_same_sources_as_the_wheel_plainly() -> None:
+    """deploy/Dockerfile copies what the wheel is built from and installs it as pip would."""
+    lines = (ROOT / "deploy" / "Dockerfile").read_text(encoding="utf-8").splitlines()
+    copied = {word for line in lines if line.startswith("COPY ")
+              for word in line.split()[1:-1]}
+    installs = [line for line in lines if "pip install" in line]
+
+    assert copied == {"pyproject.toml", "README.md", *PACKAGES, "locales"}
+    assert installs and all(" -e " not in line for line in installs)
