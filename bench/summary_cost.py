@@ -6,9 +6,10 @@
 The databases are generated once (``_summary_data.py``: what the bot leaves when a session
 finishes, the running totals included) and cached under /tmp; each size is measured on a fresh
 copy. The bot (``build_application``, the real handlers) runs in this process against the local
-Bot API emulator, so that its database time can be measured: every round trip to SQLite goes
-through ``aiosqlite.Connection._execute``, which is wrapped here with a timer (the bot's code is
-unchanged).
+Bot API emulator, so that its database time can be measured: every statement the storage layer
+sends (``SQLiteBackend``: its BEGIN and COMMIT included) goes through aiosqlite's
+``Connection.execute_fetchall`` or ``executemany``, which are wrapped here with a timer (the bot's
+code is unchanged).
 
 Per size:
 * service level, the calls /summary makes, repeated (median): database time of the summary
@@ -60,18 +61,21 @@ class DbTimer:
     def install(self) -> None:
         import aiosqlite
 
-        original = aiosqlite.Connection._execute
+        for name in ("execute_fetchall", "executemany"):
+            setattr(aiosqlite.Connection, name, self._timed(getattr(aiosqlite.Connection, name)))
+
+    def _timed(self, original: Any) -> Any:
         timer = self
 
-        async def timed(connection: Any, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        async def timed(connection: Any, *args: Any, **kwargs: Any) -> Any:
             began = time.perf_counter()
             try:
-                return await original(connection, fn, *args, **kwargs)
+                return await original(connection, *args, **kwargs)
             finally:
                 timer.seconds += time.perf_counter() - began
                 timer.statements += 1
 
-        aiosqlite.Connection._execute = timed  # type: ignore[method-assign]
+        return timed
 
     def mark(self) -> tuple[float, int]:
         return self.seconds, self.statements
