@@ -3,6 +3,7 @@
     python bench/traffic.py                  # all three, ~10 min (two repetitions)
     python bench/traffic.py --only capacity  # or broadcast, flood
     python bench/traffic.py --quick          # shorter windows and broadcast, ~5 min
+    python bench/traffic.py --only broadcast --broadcast-rate 30   # section 2 at Telegram's free rate
 
 The emulator enforces Telegram's limits as they are (``emulator/ratelimit.py``): bulk messages
 (to chats whose user has not written within a minute) at 30 a second (300 in section 2, as in
