@@ -91,6 +91,7 @@ class Window:
     latencies: list[float] = field(default_factory=list)  # ms, taps answered in the window
     late: int = 0  # taps still unanswered (or timed out) when the window ended
     bot_cpu: float = 0.0
+    own_cpu: float = 0.0  # CPU seconds of this process (the emulator and the respondents)
     others: float = 0.0  # cores other processes used
     refused: dict[str, int] = field(default_factory=dict)  # 429s by limit
     notes: dict[str, Any] = field(default_factory=dict)
@@ -119,13 +120,22 @@ def measured(load: Load, start: float, end: float) -> list[float]:
     return [t.latency_ms for t in load.taps if start <= t.done <= end]
 
 
-async def sampled(bot: Any, coroutine: Any) -> tuple[Any, float, float]:
-    """Run ``coroutine``; also returns the bot's CPU seconds and others' cores meanwhile."""
+@dataclass(frozen=True)
+class CpuUse:
+    """Who used the CPU while a coroutine ran."""
+
+    bot: float  # CPU seconds of the bot process
+    own: float  # CPU seconds of this process: the emulator and the respondents
+    others: float  # cores used by every other process
+
+
+async def sampled(bot: Any, coroutine: Any) -> tuple[Any, CpuUse]:
+    """Run ``coroutine``; also returns who used the CPU meanwhile."""
     c0, busy0, self0, t0 = (await bot.request("stats"))["cpu"], system_busy(), self_cpu(), now()
     result = await coroutine
     c1, busy1, self1, t1 = (await bot.request("stats"))["cpu"], system_busy(), self_cpu(), now()
     others = max(0.0, (busy1 - busy0 - (self1 - self0) - (c1 - c0)) / (t1 - t0))
-    return result, c1 - c0, others
+    return result, CpuUse(bot=c1 - c0, own=self1 - self0, others=others)
 
 
 # -- 1. conversation capacity -----------------------------------------------------------------------
@@ -143,12 +153,12 @@ async def capacity_run(kind: str, respondents: int, seconds: float, warmup: floa
                                  whatif="previous-limiter" if kind == "previous" else None)
             await bot.start()
             try:
-                (load, start, end), cpu, others = await sampled(
+                (load, start, end), cpu = await sampled(
                     bot, respondents_for(emulator, respondents, seconds, warmup, seed=respondents))
             finally:
                 await bot.stop()
             window = Window(LABEL[kind], respondents, end - start, measured(load, start, end),
-                            late=len(load.failures), bot_cpu=cpu, others=others)
+                            late=len(load.failures), bot_cpu=cpu.bot, others=cpu.others)
             window.refused = {r.value: n for r, n in emulator.refused_by_limit.items()}
             window.notes["rejected"] = sum(1 for e in emulator.errors if e.code != 429)
     return window
@@ -228,8 +238,8 @@ async def broadcast(args: argparse.Namespace) -> list[str]:
                   f"of the limit; others {idles[-1].others:.2f} / {busies[-1].others:.2f} cores; "
                   f"bot {idles[-1].bot_cpu / idles[-1].seconds:.2f} / "
                   f"{busies[-1].bot_cpu / busies[-1].seconds:.2f} cores, emulator and respondents "
-                  f"{idles[-1].notes['emulator_cores']:.2f} / "
-                  f"{busies[-1].notes['emulator_cores']:.2f} cores", flush=True)
+                  f"{idles[-1].own_cpu / idles[-1].seconds:.2f} / "
+                  f"{busies[-1].own_cpu / busies[-1].seconds:.2f} cores", flush=True)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     # Each from its best repetition (other work on the machine only slows a run down).
@@ -283,10 +293,8 @@ async def broadcast_run(br: Any, n: int, rate: float, respondents: int, template
             await moderator.click("Send", settle=False)
             await emulator.wait_until(lambda: len(run.arrivals) >= rate, 30,
                                       lambda: f"{len(run.arrivals)} delivered")
-        mine = self_cpu()
-        (load, start, end), cpu, others = await sampled(
+        (load, start, end), cpu = await sampled(
             child, respondents_for(emulator, respondents, seconds, 0.0, seed=7))
-        mine = self_cpu() - mine  # this process: the emulator and the respondents
         latencies = measured(load, start, end)
         if send:
             await emulator.wait_until(lambda: len(run.arrivals) >= n, 60,
@@ -298,10 +306,10 @@ async def broadcast_run(br: Any, n: int, rate: float, respondents: int, template
         await emulator.stop()
     br.collect(run, emulator, subscribers)
     window = Window("during the broadcast" if send else "idle (no broadcast)", respondents,
-                    end - start, latencies, late=len(load.failures), bot_cpu=cpu, others=others)
+                    end - start, latencies, late=len(load.failures), bot_cpu=cpu.bot,
+                    own_cpu=cpu.own, others=cpu.others)
     window.refused = {r.value: k for r, k in emulator.refused_by_limit.items()}
     window.notes["run"] = run
-    window.notes["emulator_cores"] = mine / (end - start)
     return window
 
 
@@ -318,11 +326,11 @@ async def flood(args: argparse.Namespace) -> list[str]:
             await bot.start()
             try:
                 await wait_for_quiet(max_wait=10)
-                (load, start, end), cpu, others = await sampled(
+                (load, start, end), cpu = await sampled(
                     bot, respondents_for(emulator, respondents, seconds, 4.0, seed=11))
                 calm = Window("without a flood", respondents, end - start,
-                              measured(load, start, end), late=len(load.failures), bot_cpu=cpu,
-                              others=others)
+                              measured(load, start, end), late=len(load.failures),
+                              bot_cpu=cpu.bot, others=cpu.others)
                 before = await bot.stats(collect=True)
                 flooder = emulator.user(9_999_999, language_code="en")
 
@@ -338,10 +346,10 @@ async def flood(args: argparse.Namespace) -> list[str]:
                     return await asyncio.gather(
                         respondents_for(emulator, respondents, flood_s, 0.0, seed=12), spam())
 
-                ((load, start, end), spammed), cpu, others = await sampled(bot, both())
+                ((load, start, end), spammed), cpu = await sampled(bot, both())
                 flooded = Window("during the flood", respondents, end - start,
                                  measured(load, start, end), late=len(load.failures),
-                                 bot_cpu=cpu, others=others)
+                                 bot_cpu=cpu.bot, others=cpu.others)
                 peak = await bot.stats()
                 # The flooder's backlog (at most 20 updates) is answered at one message a second.
                 drained_at, replied = now(), -1
