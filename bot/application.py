@@ -8,24 +8,21 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from functools import partial
 
-from telegram import BotCommand, LinkPreviewOptions
-from telegram.constants import ParseMode
+from telegram import BotCommand
 from telegram.ext import (
     Application,
-    ApplicationBuilder,
     CallbackQueryHandler,
     CommandHandler,
     ContextTypes,
-    Defaults,
     MessageHandler,
     filters,
 )
 
 from bot import screens
-from bot.config import Settings
+from bot.config import Sender, Settings
 from bot.context import SERVICES, BarazaContext, Services
 from bot import digests, retention, scheduling
-from bot.broadcasting import Broadcaster, DeliveryPolicy
+from bot.broadcasting import Broadcaster
 from bot.handlers import (
     access,
     broadcasts,
@@ -42,7 +39,8 @@ from bot.handlers import (
 from bot.i18n import SOURCE_LOCALE, Catalogs
 from bot.ordering import PerUserUpdateProcessor
 from bot.summaries import SummaryService
-from bot.traffic import TrafficLimiter
+from bot.runtime import builder, started
+from bot.sender import SenderProcess
 from bot.turns import Turns
 from bot.workers import Heartbeat, WorkerIdentity
 from conversations.extract import message_context
@@ -53,6 +51,7 @@ from storage.postgresql import describe
 
 _logger = logging.getLogger(__name__)
 HEARTBEAT = "baraza.heartbeat"
+SENDER = "baraza.sender"
 
 
 def build_application(settings: Settings, questionnaire: Questionnaire,
@@ -67,10 +66,13 @@ def build_application(settings: Settings, questionnaire: Questionnaire,
         db = await Database.open(settings.database)
         turns = Turns(db, Flow(questionnaire), catalogs, settings.moderators)
         worker = WorkerIdentity()
-        broadcaster = Broadcaster(application.bot, db, catalogs,
-                                  DeliveryPolicy.for_rate(settings.paid_broadcast),
-                                  worker=worker, rate=settings.messages_per_second)
-        heartbeat = Heartbeat(db, worker, listeners=(broadcaster.adopt,))
+        broadcaster, sender = None, None
+        if settings.broadcast_sender is Sender.INLINE:
+            broadcaster = Broadcaster.for_settings(application.bot, db, catalogs, settings, worker)
+            heartbeat = Heartbeat(db, worker, listeners=(broadcaster.adopt,))
+        else:
+            sender = SenderProcess(settings, db.workers)
+            heartbeat = Heartbeat(db, worker, listeners=(sender.keep_running,))
         await heartbeat.register()
         application.bot_data[HEARTBEAT] = heartbeat
         summary_service = SummaryService(turns, settings.min_group, settings.pseudonym_key)
@@ -85,7 +87,11 @@ def build_application(settings: Settings, questionnaire: Questionnaire,
         scheduling.keep_current(application, db)
         digests.start_weekly(application)
         await _register_commands(application, catalogs)
-        await broadcaster.start()
+        if broadcaster is not None:
+            await broadcaster.start()
+        if sender is not None:
+            application.bot_data[SENDER] = sender
+            await sender.start()  # after the migrations above: it finds the schema current
         heartbeat.start(application)
         _logger.info("Baraza started: questionnaire %s v%s, database %s",
                      questionnaire.id, questionnaire.version, _database_name(settings.database))
@@ -94,6 +100,9 @@ def build_application(settings: Settings, questionnaire: Questionnaire,
         services: Services | None = application.bot_data.get(SERVICES)
         if services is not None and services.broadcaster is not None:
             await services.broadcaster.stop()  # while the bot can still finish its sends
+        sender: SenderProcess | None = application.bot_data.get(SENDER)
+        if sender is not None:
+            await sender.stop()
         heartbeat: Heartbeat | None = application.bot_data.get(HEARTBEAT)
         if heartbeat is not None:
             await heartbeat.retire()  # the other workers take over what is left, at once
@@ -104,16 +113,7 @@ def build_application(settings: Settings, questionnaire: Questionnaire,
             await services.turns.db.close()
 
     application = (
-        ApplicationBuilder()
-        .token(settings.token)
-        .base_url(settings.base_url)
-        .base_file_url(settings.base_file_url)
-        .defaults(Defaults(parse_mode=ParseMode.HTML,
-                           link_preview_options=LinkPreviewOptions(is_disabled=True)))
-        # Conversation paced per chat, bulk (marked Traffic.BULK) also at the bulk rate.
-        .rate_limiter(TrafficLimiter(settings.messages_per_second,
-                                     settings.chat_messages_per_second, settings.chat_burst,
-                                     activity=processor.activity))
+        builder(settings, processor.activity)
         .concurrent_updates(processor)
         .context_types(ContextTypes(context=BarazaContext))
         .post_init(post_init)
@@ -188,32 +188,6 @@ async def _register_commands(application: Application, catalogs: Catalogs) -> No
         commands = [BotCommand(name, description) for name, description in screens.commands(t)]
         language_code = None if t.locale == SOURCE_LOCALE else t.locale
         await application.bot.set_my_commands(commands, language_code=language_code)
-
-
-@asynccontextmanager
-async def started(application: Application) -> AsyncIterator[Application]:
-    """The Application initialized and started, in an event loop someone else owns.
-
-    ``run_polling`` and ``run_webhook`` own the loop and signal handling, so this does their
-    steps by hand, post_init, post_stop and post_shutdown included, and stops and shuts down
-    cleanly on the way out. Updates come from whatever the caller starts inside it.
-    """
-    await application.initialize()
-    try:
-        if application.post_init:
-            await application.post_init(application)
-        await application.start()
-        try:
-            yield application
-        finally:
-            if application.running:
-                await application.stop()
-                if application.post_stop:
-                    await application.post_stop(application)
-    finally:
-        await application.shutdown()
-        if application.post_shutdown:
-            await application.post_shutdown(application)
 
 
 @asynccontextmanager

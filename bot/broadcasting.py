@@ -31,6 +31,9 @@ fate is unknown; those are sent again (README, "Broadcasts", says why and what t
 Tasks are plain asyncio tasks the Broadcaster owns rather than Application.create_task,
 whose tasks Application.stop() would wait for until a whole broadcast was sent.
 
+Which process runs it: the one answering people, or, for paid broadcasts, a sender process of
+its own beside it (bot/sender.py; Settings.broadcast_sender).
+
 Several workers: each claims batches of free deliveries and begins only its own
 (storage/delivery_claims.py), and all of them take their sends from one shared budget
 (bot/budget.py), so together they keep to the bot's rate. At start-up and at every heartbeat a
@@ -56,6 +59,7 @@ from telegram.warnings import PTBDeprecationWarning
 
 from bot import announcements
 from bot.budget import SharedBudget
+from bot.config import Settings
 from bot.i18n import Catalogs, Translator
 from bot.screens import Screen
 from bot.traffic import Traffic
@@ -117,6 +121,17 @@ class Broadcaster:
         self._stopping = asyncio.Event()
         self._outage = _CircuitBreaker(policy.first_pause, policy.longest_pause)
 
+    @classmethod
+    def for_settings(cls, bot: ExtBot[None], db: Database, catalogs: Catalogs,
+                     settings: Settings, worker: WorkerIdentity) -> Broadcaster:
+        """The sender as configured: at the bot's bulk rate (Telegram's paid one when paid)."""
+        return cls(bot, db, catalogs, DeliveryPolicy.for_rate(settings.paid_broadcast),
+                   worker=worker, rate=settings.bulk_rate)
+
+    @property
+    def db(self) -> Database:
+        return self._db
+
     async def start(self) -> None:
         """Resume every broadcast a previous run left unfinished."""
         await self.adopt()
@@ -136,6 +151,12 @@ class Broadcaster:
         if requeued.released:
             _logger.warning("%s deliveries claimed by a worker that stopped are free again",
                             requeued.released)
+        await self.pick_up()
+
+    async def pick_up(self) -> None:
+        """Send every unfinished broadcast not under way here (those sent by another process)."""
+        if self._stopping.is_set():
+            return
         for broadcast in await self._db.broadcasts.unfinished():
             self.launch(broadcast.id)
 

@@ -8,14 +8,25 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, tzinfo
+from enum import Enum
 from pathlib import Path
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot.traffic import PAID_BULK_RATE
 from conversations.loader import DEFAULT_QUESTIONNAIRE
 from storage.postgresql import is_postgres_url
 
 TELEGRAM_API_URL = "https://api.telegram.org"
+# Telegram's bulk limit without paying (its Bot FAQ); bot/traffic.py has the paid one.
+FREE_BULK_RATE = 30.0
+
+
+class Sender(Enum):
+    """Which process sends the broadcasts (README, "Traffic")."""
+
+    INLINE = "inline"  # the process that answers people, between their updates
+    PROCESS = "process"  # a process of its own beside it, so bulk never takes the replies' CPU
 
 
 class ConfigError(ValueError):
@@ -32,12 +43,14 @@ class Settings:
     questionnaire: Path = DEFAULT_QUESTIONNAIRE
     # Telegram's limit on bulk notifications (broadcasts, digests): bot/traffic.py paces calls
     # marked Traffic.BULK at this rate. Tests against the emulator may raise it.
-    messages_per_second: float = 30
+    messages_per_second: float = FREE_BULK_RATE
     # Telegram's limit on messages into one chat, with short bursts of chat_burst (every call).
     chat_messages_per_second: float = 1.0
     chat_burst: int = 3
     # Broadcasts with allow_paid_broadcast: up to 1000 messages a second, paid in Telegram Stars.
     paid_broadcast: bool = False
+    # Which process sends broadcasts; None: chosen by the bulk rate (see ``broadcast_sender``).
+    sender: Sender | None = None
     # Summaries withhold any group with fewer finished respondents than this.
     # A group is shown only with more respondents than this (so a member who takes their own
     # answers out of the mean still faces at least this many others).
@@ -61,6 +74,24 @@ class Settings:
     @property
     def base_file_url(self) -> str:
         return f"{self.api_url}/file/bot"
+
+    @property
+    def bulk_rate(self) -> float:
+        """Broadcasts' messages a second, for all workers together: Telegram's paid rate if paid."""
+        return PAID_BULK_RATE if self.paid_broadcast else self.messages_per_second
+
+    @property
+    def broadcast_sender(self) -> Sender:
+        """The process that sends broadcasts: a process of its own for paid broadcasts.
+
+        At Telegram's free 30 a second the sends take a few percent of a core, and the process
+        answering people sends them between its replies; at the paid rates, hundreds a second,
+        they would keep its event loop busy most of the time, and every reply would wait its
+        turn (bench/traffic.py, section 2).
+        """
+        if self.sender is not None:
+            return self.sender
+        return Sender.PROCESS if self.paid_broadcast else Sender.INLINE
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, *, require_token: bool = True) -> Settings:
@@ -89,6 +120,7 @@ class Settings:
             moderators=frozenset(moderators),
             questionnaire=Path(env.get("BARAZA_QUESTIONNAIRE", "").strip() or DEFAULT_QUESTIONNAIRE),
             paid_broadcast=_paid_broadcast(env.get("BARAZA_PAID_BROADCAST", "").strip()),
+            sender=_sender(env.get("BARAZA_SENDER", "").strip()),
             chat_messages_per_second=_chat_rate(env.get("BARAZA_CHAT_RATE", "").strip()),
             min_group=_min_group(env.get("BARAZA_MIN_GROUP", "").strip()),
             pseudonym_key=_pseudonym_key(env.get("BARAZA_PSEUDONYM_KEY", "").strip()),
@@ -167,6 +199,17 @@ def _paid_broadcast(text: str) -> bool:
         raise ConfigError(f"BARAZA_PAID_BROADCAST must be 1 (pay for faster broadcasts) or 0, "
                           f"got {text!r}")
     return text == "1"
+
+
+def _sender(text: str) -> Sender | None:
+    if not text:
+        return None
+    try:
+        return Sender(text.lower())
+    except ValueError:
+        raise ConfigError(f"BARAZA_SENDER must be 'inline' (broadcasts sent by the process that "
+                          f"answers people) or 'process' (by a process of its own), got "
+                          f"{text!r}") from None
 
 
 def _days(name: str, env: Mapping[str, str], default: int) -> int:

@@ -28,7 +28,8 @@ class Services:
     turns: Turns
     catalogs: Catalogs
     status_listeners: tuple[StatusListener, ...] = ()
-    broadcaster: Broadcaster | None = None  # sends broadcasts; started in post_init
+    # Sends broadcasts in this process; None when a sender process of its own does (bot/sender.py).
+    broadcaster: Broadcaster | None = None
     summaries: SummaryService | None = None  # summaries for officials; built in post_init
     worker: WorkerIdentity = field(default_factory=WorkerIdentity)  # this process among workers
 
@@ -40,6 +41,11 @@ class Services:
     def db(self) -> Database:
         """The repositories (never a connection or SQL)."""
         return self.turns.db
+
+    def send_broadcast(self, broadcast_id: int) -> None:
+        """Send (or finish) a broadcast now, unless a sender process takes it (within a second)."""
+        if self.broadcaster is not None:
+            self.broadcaster.launch(broadcast_id)
 
 
 class BarazaContext(CallbackContext[ExtBot[None], dict, dict, dict]):

@@ -27,7 +27,7 @@ from telegram import Update
 from telegram.error import BadRequest, Forbidden
 from telegram.ext import Application
 
-from bot.application import started
+from bot.runtime import started
 from bot.config import ConfigError, WebhookSettings
 from bot.context import SERVICES, BarazaContext, Services
 from storage.schema import load_migrations

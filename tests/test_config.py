@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import TELEGRAM_API_URL, ConfigError, Settings
+from bot.config import TELEGRAM_API_URL, ConfigError, Sender, Settings
 
 TOKEN = "123:abc"
 
@@ -61,6 +61,28 @@ def test_paid_broadcasts_are_opt_in(value: str, paid: bool) -> None:
     assert settings.paid_broadcast is paid
 
 
+def test_broadcasts_are_budgeted_at_telegrams_paid_rate_when_paid() -> None:
+    assert Settings.from_env({"TELEGRAM_BOT_TOKEN": TOKEN}).bulk_rate == 30
+    paid = Settings.from_env({"TELEGRAM_BOT_TOKEN": TOKEN, "BARAZA_PAID_BROADCAST": "1"})
+    assert paid.bulk_rate == 1000
+
+
+def test_paid_broadcasts_get_a_process_of_their_own() -> None:
+    free = Settings.from_env({"TELEGRAM_BOT_TOKEN": TOKEN})
+    assert free.broadcast_sender is Sender.INLINE
+    paid = Settings.from_env({"TELEGRAM_BOT_TOKEN": TOKEN, "BARAZA_PAID_BROADCAST": "1"})
+    assert paid.broadcast_sender is Sender.PROCESS
+
+
+@pytest.mark.parametrize(("value", "sender"), [("inline", Sender.INLINE),
+                                               ("Process", Sender.PROCESS)])
+def test_the_broadcast_sender_can_be_chosen(value: str, sender: Sender) -> None:
+    for paid in ("0", "1"):
+        settings = Settings.from_env({"TELEGRAM_BOT_TOKEN": TOKEN, "BARAZA_SENDER": value,
+                                      "BARAZA_PAID_BROADCAST": paid})
+        assert settings.broadcast_sender is sender
+
+
 def test_moderators_are_parsed() -> None:
     settings = Settings.from_env({"TELEGRAM_BOT_TOKEN": TOKEN, "BARAZA_MODERATORS": "1, 22,333"})
     assert settings.moderators == frozenset({1, 22, 333})
@@ -81,6 +103,7 @@ def test_times_are_in_utc_unless_an_iana_zone_is_given() -> None:
     ({"TELEGRAM_BOT_TOKEN": TOKEN, "BARAZA_MIN_GROUP": "1"}, "at least 2"),
     ({"TELEGRAM_BOT_TOKEN": TOKEN, "BARAZA_PSEUDONYM_KEY": "short"}, "PSEUDONYM_KEY is too short"),
     ({"TELEGRAM_BOT_TOKEN": TOKEN, "BARAZA_PAID_BROADCAST": "yes"}, "must be 1 .* or 0"),
+    ({"TELEGRAM_BOT_TOKEN": TOKEN, "BARAZA_SENDER": "thread"}, "BARAZA_SENDER must be 'inline'"),
     ({"TELEGRAM_BOT_TOKEN": TOKEN, "BARAZA_TIMEZONE": "Nairobi"}, "BARAZA_TIMEZONE must be an IANA"),
     ({"TELEGRAM_BOT_TOKEN": TOKEN, "BARAZA_TIMEZONE": "../etc"}, "BARAZA_TIMEZONE must be an IANA"),
 ])

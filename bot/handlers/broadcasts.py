@@ -135,8 +135,7 @@ async def _send(context: BarazaContext, turn: Turn, query: CallbackQuery, broadc
     await answer(context, query, announcements.starting(t))
     await services.db.audit.record(turn.respondent.user_id, AuditAction.BROADCAST,
                                    consultation_id=draft.consultation_id, detail=str(started))
-    assert services.broadcaster is not None
-    services.broadcaster.launch(broadcast_id)
+    services.send_broadcast(broadcast_id)
 
 
 async def _cancel(context: BarazaContext, turn: Turn, query: CallbackQuery,
@@ -165,8 +164,7 @@ async def _stop(context: BarazaContext, turn: Turn, query: CallbackQuery, broadc
     await answer(context, query, announcements.stopping(t))
     await services.db.audit.record(turn.respondent.user_id, AuditAction.STOP_BROADCAST,
                                    detail=str(broadcast_id))
-    assert services.broadcaster is not None
-    services.broadcaster.launch(broadcast_id)  # in case it is not being sent right now
+    services.send_broadcast(broadcast_id)  # in case it is not being sent right now
 
 
 async def _show(context: BarazaContext, turn: Turn, query: CallbackQuery,
