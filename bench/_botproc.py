@@ -33,7 +33,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _child import commands, cpu, memory, reply, start, stop
+from _child import children_cpu, commands, cpu, memory, reply, start, stop
 
 
 def sqlite_kb() -> float | None:
@@ -104,7 +104,8 @@ async def main(args: argparse.Namespace) -> None:
     async for command in commands(began):
         name = command["cmd"]
         if name == "stats":
-            reply({"cpu": cpu(), **memory(), "sqlite_kb": sqlite_kb(), "ptb_marked_ids": ptb_marked(application),
+            reply({"cpu": cpu(), "children_cpu": children_cpu(), **memory(),
+                   "sqlite_kb": sqlite_kb(), "ptb_marked_ids": ptb_marked(application),
                    "periodic_persistence_runs": getattr(application, "periodic_runs", 0)})
         elif name == "gc":
             gc.collect()

@@ -1,9 +1,10 @@
 """The bot side of ``broadcast_rate.py``, in its own process: ``python bench/_broadcast_bot.py MODE``.
 
 MODE ``baraza``: the real Application (``build_application``) polling the emulator at
-``--api-root``, with ``Settings.moderators = {--moderator}`` and
-``Settings.messages_per_second = --rate`` (its bulk rate; the rest as shipped), started with the
-steps of ``bot.application.running``.
+``--api-root``, with ``Settings.moderators = {--moderator}``,
+``Settings.messages_per_second = --rate`` (its bulk rate) and ``Settings.sender = --sender``
+(default: as shipped, the one BARAZA_PAID_BROADCAST chooses; the rest as shipped), started with the steps of
+``bot.application.running``.
 The broadcast itself is started by the benchmark through the emulator (a moderator's /broadcast,
 the consultation, Send), so it runs exactly the handler's code path.
 
@@ -20,7 +21,8 @@ sender at F x the rate with a limiter of its own (see ``broadcast_share``).
 
 Commands on stdin, one JSON object a line, each answered with one JSON line on stdout:
 
-    {"cmd": "stats"}         CPU seconds, VmRSS/VmHWM (KB), tracemalloc current/peak (KB) if on
+    {"cmd": "stats"}         CPU seconds, VmRSS/VmHWM (KB), tracemalloc current/peak (KB) if on;
+                             children_cpu: CPU seconds of its living children (a sender process)
     {"cmd": "gc_stats"}      the same after gc.collect() (peaks unchanged)
     {"cmd": "reset_peak"}    VmHWM := VmRSS (/proc/self/clear_refs "5") and tracemalloc.reset_peak()
     {"cmd": "send", "first_id": N, "locales": [...]}   (bare only) the announcement to each
@@ -42,7 +44,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from _child import commands, cpu, memory, reply, start, stop
+from _child import children_cpu, commands, cpu, memory, reply, start, stop
 
 TEXTS = {  # the consultation both modes announce (broadcast_rate.py stores the same)
     "en": ("Budget hearings 2027", "Where should the county spend next year?"),
@@ -53,11 +55,12 @@ TEXTS = {  # the consultation both modes announce (broadcast_rate.py stores the 
 
 def build_baraza(args: argparse.Namespace) -> Any:
     from bot.application import build_application
-    from bot.config import Settings
+    from bot.config import Sender, Settings
     from conversations.loader import load_questionnaire
 
     settings = Settings(token=args.token, api_url=args.api_root, database=Path(args.database),
-                        moderators=frozenset({args.moderator}), messages_per_second=args.rate)
+                        moderators=frozenset({args.moderator}), messages_per_second=args.rate,
+                        sender=Sender(args.sender) if args.sender else None)
     return build_application(settings, load_questionnaire(settings.questionnaire))
 
 
@@ -178,7 +181,7 @@ async def main(args: argparse.Namespace) -> None:
     async for command in commands(began):
         name = command["cmd"]
         if name == "stats":
-            reply({"cpu": cpu(), **memory()})
+            reply({"cpu": cpu(), "children_cpu": children_cpu(), **memory()})
         elif name == "gc_stats":  # the peaks are unaffected; the current figures drop the garbage
             gc.collect()
             reply({"cpu": cpu(), **memory()})
@@ -206,6 +209,8 @@ if __name__ == "__main__":
     parser.add_argument("--rate", type=float, required=True)
     parser.add_argument("--database")
     parser.add_argument("--moderator", type=int, default=1)
+    parser.add_argument("--sender", choices=["inline", "process"],
+                        help="Baraza: which process sends (default: as shipped, inline unless paid)")
     parser.add_argument("--tracemalloc", action="store_true")
     parser.add_argument("--burst", type=float, default=0,
                         help="what-if: the limiter's bucket holds this many messages (same rate)")

@@ -11,7 +11,10 @@ through the storage repositories before the bot starts. The emulator answers 429
 ``--rate`` sends a second (a token bucket holding one second's worth, as ``emulator/ratelimit.py``
 models Telegram), and the bot's ``Settings.messages_per_second`` is the same rate, so PTB's
 AIORateLimiter paces it. The bot runs in a child process (``_broadcast_bot.py``); the emulator
-and the moderator run here. The moderator sends /broadcast, picks the consultation and taps Send,
+and the moderator run here. Its broadcasts are sent by that process (``Sender.INLINE``), so that
+its CPU and memory per message are measured, profiled and compared with the baseline's in one
+process; as shipped, paid broadcasts (the only way above 30/s) are sent by a process of its own
+(bot/sender.py), which ``traffic.py`` section 2 measures. The moderator sends /broadcast, picks the consultation and taps Send,
 so the broadcast takes exactly the handler's path.
 
 Each delivery is stamped (``perf_counter``) as the emulator stores it (``EmulatedUser.subscribe``
@@ -88,10 +91,14 @@ class Child:
     """``_broadcast_bot.py`` in its own process, driven over stdin/stdout."""
 
     def __init__(self, mode: str, api_root: str, rate: float, database: Path | None = None,
-                 tracemalloc: bool = False, extra: tuple[str, ...] = ()) -> None:
+                 tracemalloc: bool = False, extra: tuple[str, ...] = (),
+                 sender: str | None = "inline") -> None:
+        """``sender``: Baraza's Settings.sender; "inline" here (see the module's docstring)."""
         self.args = [sys.executable, str(BENCH_DIR / "_broadcast_bot.py"), mode,
                      "--api-root", api_root, "--token", TOKEN, "--rate", str(rate),
                      "--moderator", str(MODERATOR)]
+        if mode == "baraza" and sender is not None:
+            self.args += ["--sender", sender]
         if database is not None:
             self.args += ["--database", str(database)]
         if tracemalloc:
