@@ -38,7 +38,7 @@ def inline_sqlite() -> None:
 def previous_limiter() -> None:
     from telegram.ext import AIORateLimiter
 
-    import bot.application
+    import bot.runtime
 
     class Previous(AIORateLimiter):
         async def process_request(self, callback: Any, args: Any, kwargs: Any, endpoint: str,
@@ -49,7 +49,7 @@ def previous_limiter() -> None:
     def build(bulk_rate: float, *_: Any, **__: Any) -> AIORateLimiter:
         return Previous(overall_max_rate=bulk_rate * 0.8, overall_time_period=0.8, max_retries=3)
 
-    bot.application.TrafficLimiter = build  # type: ignore[assignment,misc]
+    bot.runtime.TrafficLimiter = build  # type: ignore[assignment,misc]
 
 
 VARIANTS = {"inline-sqlite": inline_sqlite, "previous-limiter": previous_limiter}
