@@ -48,6 +48,9 @@ PICK_UP_EVERY = timedelta(seconds=0.5)
 # How long the parent waits for the sender to stop before killing it: its sends in flight may
 # take DeliveryPolicy.drain_timeout (10 s) to finish, then it closes its database.
 STOP_WITHIN = 20.0
+# The sender's CPU priority below the answering process's (nice 0): when the CPU is contended, the
+# operating system runs people's replies first, as the limiter lets conversation overtake bulk.
+SENDER_NICENESS = 10
 _LENGTH = struct.Struct(">Q")
 BROADCASTER = "baraza.broadcaster"
 HEARTBEAT = "baraza.sender.heartbeat"
@@ -132,6 +135,7 @@ def main(stdin: BinaryIO = sys.stdin.buffer) -> None:
     """The sender process: its settings from the parent, then ``serve`` until told to stop."""
     (length,) = _LENGTH.unpack(stdin.read(_LENGTH.size))
     settings, level, worker_id = pickle.loads(stdin.read(length))
+    os.nice(SENDER_NICENESS)
     logs.configure(level, secrets=_secrets(settings))
     worker = WorkerIdentity(id=worker_id)  # named after this process
 
