@@ -27,7 +27,9 @@ runs from queueing its update to the emulator applying the edit that answers it.
    shipped then sends them from a process of its own (``Settings.broadcast_sender``,
    bot/sender.py): so here, in both runs, with the emulator's limit at 300/s rather than the paid
    1000; its CPU is printed apart.
-   Targets: p95 <= 1.5x idle; broadcast rate >= 95% of the limit; 0 duplicates, 0 missing.
+   Targets: p95 <= 1.5x idle, each p95 over every repetition's taps (a window's ~113 taps make
+   one repetition's p95 the 6th-slowest tap, too noisy to judge alone); broadcast rate >= 95%
+   of the limit; 0 duplicates, 0 missing.
 3. Flood: 50 respondents; for a window with no flood, then for a window in which one more account
    sends 50 messages a second (10 s); then until its backlog is handled. Targets: the others' p95
    <= 2x without the flood; the bot's RSS (after gc) back to its level before the flood.
@@ -242,6 +244,8 @@ async def broadcast(args: argparse.Namespace) -> list[str]:
                                              send=False))
             busies.append(await broadcast_run(br, n, rate, respondents, template, workdir,
                                               send=True))
+            idles[-1].label += f", rep {rep + 1}"
+            busies[-1].label += f", rep {rep + 1}"
             print(f"  rep {rep + 1}: p95 idle {idles[-1].p(95):.1f} ms, during the broadcast "
                   f"{busies[-1].p(95):.1f} ms; broadcast {busies[-1].notes['run'].achieved / rate:.1%} "
                   f"of the limit; others {idles[-1].others:.2f} / {busies[-1].others:.2f} cores; "
@@ -253,9 +257,10 @@ async def broadcast(args: argparse.Namespace) -> list[str]:
                   f"{busies[-1].own_cpu / busies[-1].seconds:.2f} cores", flush=True)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
-    # Each from its best repetition (other work on the machine only slows a run down).
-    idle = min(idles, key=lambda w: w.p(95))
-    busy = min(busies, key=lambda w: w.p(95))
+    # Every repetition's taps together: a window holds ~113 taps, whose p95 (the 6th slowest) swings
+    # 0.9-1.9x between repetitions of the same code; the pooled p95 is the figure judged.
+    idle = pooled("idle (no broadcast), all repetitions", idles)
+    busy = pooled("during the broadcast, all repetitions", busies)
     run: Any = max((w.notes["run"] for w in busies), key=lambda r: r.achieved)
     duplicates = sum(w.notes["run"].duplicates for w in busies)
     missing = sum(w.notes["run"].missing for w in busies)
@@ -266,19 +271,32 @@ async def broadcast(args: argparse.Namespace) -> list[str]:
                  "others' cores"],
                 [[w.label, w.seconds, len(w.latencies), w.p(50), w.p(95), w.p(99), w.late,
                   f"{w.refused.get('bulk', 0)}/{w.refused.get('chat', 0)}", w.others]
-                 for w in (idle, busy)]))
+                 for w in (*idles, *busies, idle, busy)]))
     ratio = busy.p(95) / idle.p(95)
+    each = ", ".join(f"{b.p(95) / i.p(95):.2f}x" for i, b in zip(idles, busies))
     share = run.achieved / rate
     print(f"Broadcast (best repetition): {len(run.arrivals):,} delivered, achieved "
           f"{run.achieved:.1f}/s ({share:.1%} of the limit), 429s {dict(run.too_many)}; every "
           f"repetition: duplicates {duplicates}, missing {missing}")
     return [
         f"2. respondents' p95 during the broadcast {busy.p(95):.1f} ms vs idle {idle.p(95):.1f} ms "
-        f"= {ratio:.2f}x (target <= 1.5x): {'met' if ratio <= 1.5 else 'MISSED'}",
+        f"= {ratio:.2f}x, all repetitions' taps pooled (target <= 1.5x): "
+        f"{'met' if ratio <= 1.5 else 'MISSED'}; repetition by repetition {each}",
         f"2. broadcast rate {share:.1%} of the limit (target >= 95%): "
         f"{'met' if share >= 0.95 else 'MISSED'}; duplicates {duplicates}, missing "
         f"{missing}: {'met' if exact else 'MISSED'}",
     ]
+
+
+def pooled(label: str, windows: list[Window]) -> Window:
+    """The windows' taps as one window."""
+    window = Window(label, windows[0].respondents, sum(w.seconds for w in windows),
+                    [latency for w in windows for latency in w.latencies],
+                    late=sum(w.late for w in windows), others=max(w.others for w in windows))
+    for w in windows:
+        for limit, count in w.refused.items():
+            window.refused[limit] = window.refused.get(limit, 0) + count
+    return window
 
 
 async def broadcast_run(br: Any, n: int, rate: float, respondents: int, template: Path,
