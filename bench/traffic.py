@@ -18,8 +18,8 @@ runs from queueing its update to the emulator applying the edit that answers it.
    with no rate limiter at all (``bare_bot.py``, the floor: the same calls, byte-identical screens,
    no storage) and against Baraza's previous design (PTB's AIORateLimiter, 24 calls per 0.8 s for
    every call naming a chat; ``_whatif.py previous-limiter``), bots taking turns in one run.
-   Targets: p95 at 100 <= 1.5x the bare bot's; taps/s at 500 >= 0.8x the bare bot's. Each
-   figure from the repetition with the lowest p95 (most taps/s for the throughput).
+   Targets: p95 at 100 <= 1.5x the bare bot's, each p95 over every repetition's taps; taps/s at
+   500 >= 0.8x the bare bot's, each from its repetition with the most.
 2. Replies during a broadcast: 3,000 subscribers, bulk limit 300/s (bot and emulator), 50
    respondents; their p95 while the broadcast is sent against the same 50 in a run without one
    (a separate bot process with the same database, since a respondent who starts is a subscriber).
@@ -190,36 +190,39 @@ async def capacity(args: argparse.Namespace) -> list[str]:
                       f"{w.refused}, bot CPU {w.bot_cpu / (w.seconds + warmup):.0%} of a core, "
                       f"others {w.others:.2f} cores", flush=True)
 
-    def best(kind: str, n: int) -> Window:
-        """The repetition with the lowest p95: other work on the machine only slows a run down."""
-        return min(runs[(kind, n)], key=lambda w: w.p(95))
+    def together(kind: str, n: int) -> Window:
+        """Every repetition's taps as one window (see section 2 on why one repetition's p95 won't do)."""
+        return pooled(LABEL[kind], runs[(kind, n)])
 
     def most_taps(kind: str, n: int) -> float:
         return max(w.taps_per_s for w in runs[(kind, n)])
 
     print(f"\n1. Conversation capacity: respondents at a person's pace, {seconds:g} s measured after "
-          f"{warmup:g} s, {args.repetitions} repetition(s), the one with the lowest p95 shown; "
-          f"the emulator at Telegram's limits\n")
+          f"{warmup:g} s, {args.repetitions} repetition(s), their taps pooled; the emulator at "
+          f"Telegram's limits\n")
     print(table(["bot", "N", "taps/s", "best taps/s", "p50 ms", "p95 ms", "p99 ms", "timed out",
                  "429 bulk/chat", "others' cores"],
                 [[w.label, n, w.taps_per_s, most_taps(kind, n), w.p(50), w.p(95), w.p(99), w.late,
                   f"{w.refused.get('bulk', 0)}/{w.refused.get('chat', 0)}", w.others]
-                 for (kind, n) in runs for w in [best(kind, n)]]))
+                 for (kind, n) in runs for w in [together(kind, n)]]))
     verdicts = []
     if 100 in args.sizes:
-        bare100, baraza100 = best("bare", 100), best("baraza", 100)
+        bare100, baraza100 = together("bare", 100), together("baraza", 100)
         p95_ratio = baraza100.p(95) / bare100.p(95)
+        each = ", ".join(f"{b.p(95) / a.p(95):.2f}x"
+                         for a, b in zip(runs[("bare", 100)], runs[("baraza", 100)]))
         verdicts.append(
             f"1. p95 at 100 respondents: {baraza100.p(95):.1f} ms vs bare {bare100.p(95):.1f} ms = "
-            f"{p95_ratio:.2f}x (target <= 1.5x): {'met' if p95_ratio <= 1.5 else 'MISSED'}; "
-            f"previous design {best('previous', 100).p(95):.0f} ms")
+            f"{p95_ratio:.2f}x, all repetitions' taps pooled (target <= 1.5x): "
+            f"{'met' if p95_ratio <= 1.5 else 'MISSED'}; repetition by repetition {each}; "
+            f"previous design {together('previous', 100).p(95):.0f} ms")
     if 500 in args.sizes:
         taps_ratio = most_taps("baraza", 500) / most_taps("bare", 500)
         verdicts.append(
             f"1. taps/s at 500 respondents: {most_taps('baraza', 500):.1f} vs bare "
             f"{most_taps('bare', 500):.1f} = {taps_ratio:.2f}x (target >= 0.8x): "
             f"{'met' if taps_ratio >= 0.8 else 'MISSED'}; previous design "
-            f"{most_taps('previous', 500):.1f} taps/s, p95 {best('previous', 500).p(95):.0f} ms")
+            f"{most_taps('previous', 500):.1f} taps/s, p95 {together('previous', 500).p(95):.0f} ms")
     return verdicts
 
 
