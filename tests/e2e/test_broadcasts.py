@@ -345,6 +345,7 @@ async def test_paid_broadcasts_ask_telegram_for_the_paid_rate(
         emulator.user(user_id, language_code=locale)
     moderator = emulator.user(MODERATOR, language_code="en")
 
+    # Paid broadcasts are sent by a process of their own (tests/e2e/test_sender_process.py).
     async with bot_running(emulator, replace(settings, paid_broadcast=True), metep, catalogs):
         await start_broadcast(moderator, expected_recipients=6)
         await finished_report(moderator)

@@ -1,17 +1,15 @@
 """Broadcasts sent by a process of their own, beside the bot that answers people (bot/sender.py).
 
-Above Telegram's free bulk rate the bot starts a sender process; here it is chosen explicitly
-(``Sender.PROCESS``) at the free rate, against an emulator that enforces it.
+With paid broadcasts the bot starts a sender process (test_broadcasts.py has a paid one); here it
+is chosen explicitly (``Sender.PROCESS``) at the free rate, against an emulator that enforces it.
 """
 
 from __future__ import annotations
 
-import asyncio
 import os
 import signal
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -200,22 +198,3 @@ async def test_the_sender_stops_when_the_bot_that_started_it_is_killed(
         await eventually(lambda: gone(sender))
     finally:
         await bot.stop()
-
-
-async def test_paid_broadcasts_are_sent_by_a_process_of_their_own(
-        emulator: BotApiEmulator, settings: Settings, metep: Questionnaire,
-        catalogs: Catalogs) -> None:
-    people = subscribers(6)
-    await prepare(settings.database, metep, people)
-    for user_id, locale in people.items():
-        emulator.user(user_id, language_code=locale)
-    moderator = emulator.user(MODERATOR, language_code="en")
-    paid = replace(settings, sender=None, paid_broadcast=True)
-
-    async with bot_running(emulator, paid, metep, catalogs) as application:
-        assert application.bot_data[SERVICES].broadcaster is None
-        await start_broadcast(moderator, expected_recipients=6)
-        await finished_report(moderator)
-
-    sends = [c for c in emulator.calls if c.method == "sendMessage" and c.chat_id in people]
-    assert len(sends) == 6 and all(c.params.get("allow_paid_broadcast") is True for c in sends)
