@@ -48,8 +48,9 @@ async def emulator() -> AsyncIterator[BotApiEmulator]:
 
 
 @pytest.fixture
-def settings(emulator: BotApiEmulator, tmp_path: Path) -> Settings:
-    return Settings(token=TOKEN, api_url=emulator.api_root, database=tmp_path / "baraza.db",
+def settings(emulator: BotApiEmulator, database: Path | str) -> Settings:
+    """On SQLite, then on PostgreSQL (conftest's ``database``)."""
+    return Settings(token=TOKEN, api_url=emulator.api_root, database=database,
                     moderators=frozenset({MODERATOR}), messages_per_second=TELEGRAMS_LIMIT,
                     sender=Sender.PROCESS)
 
@@ -67,7 +68,7 @@ def sender_of(application: Application) -> SenderProcess:
     return application.bot_data[SENDER]
 
 
-async def living_workers(database: Path) -> list[str]:
+async def living_workers(database: Path | str) -> list[str]:
     db = await Database.open(database)
     try:
         return [worker.name for worker in await db.workers.alive()]
