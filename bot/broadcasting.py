@@ -118,6 +118,7 @@ class Broadcaster:
         self._budget = SharedBudget(db.send_budget, rate) if rate else None
         self._slots = asyncio.Semaphore(policy.concurrency)
         self._tasks: dict[int, asyncio.Task[None]] = {}
+        self._newest = 0  # the newest unfinished broadcast seen (ids only grow)
         self._stopping = asyncio.Event()
         self._outage = _CircuitBreaker(policy.first_pause, policy.longest_pause)
 
@@ -151,14 +152,28 @@ class Broadcaster:
         if requeued.released:
             _logger.warning("%s deliveries claimed by a worker that stopped are free again",
                             requeued.released)
-        await self.pick_up()
+        await self._launch_unfinished(newer_than=0)
 
     async def pick_up(self) -> None:
-        """Send every unfinished broadcast not under way here (those sent by another process)."""
+        """Send the broadcasts moderators began since the last look (how a sender process learns).
+
+        Only new ones: one this worker has sent already and that is still unfinished waits for
+        other workers (their deliveries, or the report), and is looked at again by ``adopt``.
+        """
+        await self._launch_unfinished(newer_than=self._newest)
+
+    @property
+    def under_way(self) -> frozenset[int]:
+        """The broadcasts this worker is sending (or reporting) now."""
+        return frozenset(self._tasks)
+
+    async def _launch_unfinished(self, newer_than: int) -> None:
         if self._stopping.is_set():
             return
         for broadcast in await self._db.broadcasts.unfinished():
-            self.launch(broadcast.id)
+            self._newest = max(self._newest, broadcast.id)
+            if broadcast.id > newer_than:
+                self.launch(broadcast.id)
 
     def launch(self, broadcast_id: int) -> None:
         """Send (or finish reporting) a broadcast, unless that is under way already."""

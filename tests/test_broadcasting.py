@@ -165,3 +165,28 @@ async def test_a_recipient_erased_while_being_sent_to_does_not_stop_the_broadcas
     assert sorted(c for c in bot.sent if c in PEOPLE) == list(PEOPLE)
     assert await db.broadcasts.counts(broadcast_id) == DeliveryCounts(sent=len(PEOPLE) - 1)
     await sender.stop()
+
+
+async def test_looking_for_new_broadcasts_leaves_one_begun_here_to_the_heartbeat(
+        db: Database) -> None:
+    # Another worker (alive) has claimed one delivery: this one sends the rest, then leaves the
+    # broadcast unfinished for the other. Looking for new broadcasts every half second must not
+    # begin it again each time (its queries, its progress lease); the heartbeat's adopt does.
+    bot = ScriptedBot(lambda chat_id: None)
+    sender = Broadcaster(bot, db, Catalogs.load(), POLICY)  # type: ignore[arg-type]
+    broadcast_id = await broadcast(db)
+    await db.workers.beat("other", "elsewhere:1")
+    (claimed,) = await db.delivery_claims.claim(broadcast_id, "other", 1)
+    await sender.pick_up()
+    assert sender.under_way == {broadcast_id}, "a new broadcast is picked up"
+    async with asyncio.timeout(10):
+        while sender.under_way:
+            await asyncio.sleep(0.01)
+    assert sorted(bot.sent) == [p for p in PEOPLE if p != claimed.user_id]
+    assert await db.broadcasts.unfinished()
+
+    await sender.pick_up()
+    assert sender.under_way == frozenset()
+    await sender.adopt()
+    assert sender.under_way == {broadcast_id}
+    await sender.stop()
