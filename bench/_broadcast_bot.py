@@ -3,8 +3,8 @@
 MODE ``baraza``: the real Application (``build_application``) polling the emulator at
 ``--api-root``, with ``Settings.moderators = {--moderator}``,
 ``Settings.messages_per_second = --rate`` (its bulk rate) and ``Settings.sender = --sender``
-(default: as shipped, the one BARAZA_PAID_BROADCAST chooses; the rest as shipped), started with the steps of
-``bot.application.running``.
+(default: the one BARAZA_PAID_BROADCAST chooses; the rest as shipped), started with the steps
+of ``bot.application.running``.
 The broadcast itself is started by the benchmark through the emulator (a moderator's /broadcast,
 the consultation, Send), so it runs exactly the handler's code path.
 

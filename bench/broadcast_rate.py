@@ -14,8 +14,8 @@ AIORateLimiter paces it. The bot runs in a child process (``_broadcast_bot.py``)
 and the moderator run here. Its broadcasts are sent by that process (``Sender.INLINE``), so that
 its CPU and memory per message are measured, profiled and compared with the baseline's in one
 process; as shipped, paid broadcasts (the only way above 30/s) are sent by a process of its own
-(bot/sender.py), which ``traffic.py`` section 2 measures. The moderator sends /broadcast, picks the consultation and taps Send,
-so the broadcast takes exactly the handler's path.
+(bot/sender.py), which ``traffic.py`` section 2 measures. The moderator sends /broadcast, picks
+the consultation and taps Send, so the broadcast takes exactly the handler's path.
 
 Each delivery is stamped (``perf_counter``) as the emulator stores it (``EmulatedUser.subscribe``
 with the queue's ``put_nowait`` replaced by a recorder; the emulator's code is unchanged).

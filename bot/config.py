@@ -49,7 +49,7 @@ class Settings:
     chat_burst: int = 3
     # Broadcasts with allow_paid_broadcast: up to 1000 messages a second, paid in Telegram Stars.
     paid_broadcast: bool = False
-    # Which process sends broadcasts; None: chosen by the bulk rate (see ``broadcast_sender``).
+    # Which process sends broadcasts; None: a process of its own when paid (``broadcast_sender``).
     sender: Sender | None = None
     # Summaries withhold any group with fewer finished respondents than this.
     # A group is shown only with more respondents than this (so a member who takes their own
